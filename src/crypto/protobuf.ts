@@ -1,0 +1,109 @@
+/**
+ * The few protobuf (proto3 wire format) primitives needed for KES's stored key versions:
+ * varints, length-delimited fields and skipping unknown fields. Not a general protobuf library.
+ */
+
+/** Wire types. */
+export const VARINT = 0;
+export const I64 = 1;
+export const LEN = 2;
+export const I32 = 5;
+
+/** Thrown for malformed protobuf input. */
+export class ProtobufError extends Error {
+  override readonly name = 'ProtobufError';
+}
+
+/** One field read from a message: number, wire type and value (bigint or bytes). */
+export type ProtoField =
+  | { num: number; wire: typeof VARINT; value: bigint }
+  | { num: number; wire: typeof LEN; value: Buffer }
+  | { num: number; wire: typeof I64 | typeof I32; value: Buffer };
+
+/** Reads every top-level field of a message, in order. Throws ProtobufError when malformed. */
+export function readFields(buf: Buffer): ProtoField[] {
+  const fields: ProtoField[] = [];
+  let pos = 0;
+  const varint = (): bigint => {
+    let result = 0n;
+    for (let shift = 0n; shift < 70n; shift += 7n) {
+      if (pos >= buf.length) throw new ProtobufError('truncated varint');
+      const b = buf[pos++]!;
+      result |= BigInt(b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return BigInt.asUintN(64, result);
+    }
+    throw new ProtobufError('varint too long');
+  };
+  const take = (n: number): Buffer => {
+    if (n < 0 || pos + n > buf.length) throw new ProtobufError('truncated field');
+    const v = buf.subarray(pos, pos + n);
+    pos += n;
+    return v;
+  };
+  while (pos < buf.length) {
+    const tag = varint();
+    const num = Number(tag >> 3n);
+    const wire = Number(tag & 7n);
+    if (num < 1 || num > 0x1fffffff) throw new ProtobufError('invalid field number');
+    switch (wire) {
+      case VARINT:
+        fields.push({ num, wire, value: varint() });
+        break;
+      case LEN: {
+        const len = varint();
+        if (len > BigInt(buf.length)) throw new ProtobufError('truncated field');
+        fields.push({ num, wire, value: take(Number(len)) });
+        break;
+      }
+      case I64:
+        fields.push({ num, wire, value: take(8) });
+        break;
+      case I32:
+        fields.push({ num, wire, value: take(4) });
+        break;
+      default:
+        throw new ProtobufError(`unsupported wire type ${wire}`);
+    }
+  }
+  return fields;
+}
+
+/** Builds a message by appending fields in the order given. */
+export class ProtoWriter {
+  private readonly parts: Buffer[] = [];
+
+  /** Appends a varint field; zero values are omitted as in proto3. */
+  varint(num: number, value: bigint | number): this {
+    const v = BigInt.asUintN(64, BigInt(value));
+    if (v === 0n) return this;
+    this.parts.push(encodeVarint(BigInt((num << 3) | VARINT)), encodeVarint(v));
+    return this;
+  }
+
+  /** Appends a length-delimited field; empty values are omitted unless force is set. */
+  bytes(num: number, value: Uint8Array, force = false): this {
+    if (value.length === 0 && !force) return this;
+    this.parts.push(encodeVarint(BigInt((num << 3) | LEN)), encodeVarint(BigInt(value.length)), Buffer.from(value));
+    return this;
+  }
+
+  /** Appends an embedded message (always written, even when empty). */
+  message(num: number, inner: ProtoWriter): this {
+    return this.bytes(num, inner.finish(), true);
+  }
+
+  finish(): Buffer {
+    return Buffer.concat(this.parts);
+  }
+}
+
+function encodeVarint(v: bigint): Buffer {
+  const out: number[] = [];
+  do {
+    let b = Number(v & 0x7fn);
+    v >>= 7n;
+    if (v !== 0n) b |= 0x80;
+    out.push(b);
+  } while (v !== 0n);
+  return Buffer.from(out);
+}

@@ -1,0 +1,91 @@
+/**
+ * The key store contract (kes-spec §9.1): a map from key names to opaque bytes.
+ *
+ * Stores know nothing about key types, encryption, caching or policies; the server stores the
+ * encoded key version (§8.3) verbatim. Every store translates its own failures at its boundary
+ * into exactly these outcomes:
+ * - `KesError('KES_ERR_KEY_EXISTS')` from create when the name is taken;
+ * - `KesError('KES_ERR_KEY_NOT_FOUND')` from get (and from delete where the backend can tell);
+ * - {@link KeyStoreUnreachableError} when the backend cannot be reached (network, sealed, timeout);
+ * - any other error for everything else (an internal failure of the store).
+ */
+
+/** The result of a successful status check. */
+export interface KeyStoreState {
+  /** Round-trip time of the check, in milliseconds. */
+  latencyMs: number;
+}
+
+export interface KeyStore {
+  /**
+   * Checks that the backend is reachable and working.
+   * @throws KeyStoreUnreachableError when it cannot be reached.
+   */
+  status(): Promise<KeyStoreState>;
+
+  /**
+   * Stores value under name if, and only if, no entry with that name exists. Atomic: a
+   * concurrent create of the same name or a crash leaves either no entry or a complete one.
+   * @throws KesError KES_ERR_KEY_EXISTS when the name is taken.
+   */
+  create(name: string, value: Uint8Array): Promise<void>;
+
+  /**
+   * The value stored under name.
+   * @throws KesError KES_ERR_KEY_NOT_FOUND when there is none.
+   */
+  get(name: string): Promise<Uint8Array>;
+
+  /**
+   * Removes the entry stored under name.
+   * @throws KesError KES_ERR_KEY_NOT_FOUND when there is none (backends that cannot tell
+   *   succeed silently).
+   */
+  delete(name: string): Promise<void>;
+
+  /**
+   * The names starting with prefix, in ascending byte order, produced page by page so that
+   * memory is bounded by the page size and not by the number of keys.
+   */
+  list(prefix: string): AsyncIterable<string>;
+
+  /** Releases connections and timers. The store must not be used afterwards. */
+  close(): Promise<void>;
+}
+
+/**
+ * The backend could not be reached (network failure, time-out, sealed or uninitialised).
+ * The message is for the error log; clients see only KES's generic messages.
+ */
+export class KeyStoreUnreachableError extends Error {
+  override readonly name = 'KeyStoreUnreachableError';
+}
+
+/** Collects every name of a listing (for tests and small listings only). */
+export async function listAll(store: KeyStore, prefix = ''): Promise<string[]> {
+  const names: string[] = [];
+  for await (const name of store.list(prefix)) names.push(name);
+  return names;
+}
+
+/**
+ * Compares strings by their UTF-8 bytes (= code point order), the order every listing uses.
+ * UTF-16 order differs only where a surrogate meets a code unit of U+E000…U+FFFF.
+ */
+export function compareNames(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800 && y >= 0xd800) return codePointRank(x) - codePointRank(y);
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+// Surrogates (U+D800…U+DFFF) encode code points above U+FFFF: rank them after U+E000…U+FFFF.
+function codePointRank(unit: number): number {
+  return unit >= 0xe000 ? unit - 0x800 : unit + 0x2000;
+}
