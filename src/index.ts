@@ -1,0 +1,21 @@
+/**
+ * openkes: a KES-compatible key encryption server.
+ *
+ * The public server API: identities, policies, crypto formats, key stores and the key cache.
+ */
+export { KesError, isKesError, ERRORS, type KesErrorCode } from './api/errors.js';
+export { identityOfCertificate, identityOfPublicKey, rawSubjectPublicKeyInfo, CertificateError, type Identity } from './auth/identity.js';
+export { ApiKey, ApiKeyError } from './auth/api-key.js';
+export { isValidName, isValidPattern, patternPrefix } from './policy/names.js';
+export { Policy, type PolicyRules } from './policy/policy.js';
+export { PolicySet, PolicyConfigError, type PolicyConfig } from './policy/policy-set.js';
+export { SecretKey, KEY_SIZE, type RandomSource } from './crypto/secret-key.js';
+export { HmacKey } from './crypto/hmac-key.js';
+export { parseKeyType, type KeyType } from './crypto/key-type.js';
+export { encodeKeyVersion, parseKeyVersion, KeyVersionError, type KeyVersion } from './crypto/key-version.js';
+export { parseCiphertext, encodeCiphertext, type SealedMessage } from './crypto/ciphertext.js';
+export { Timestamp } from './util/time.js';
+export { type KeyStore, type KeyStoreState, KeyStoreUnreachableError, listAll } from './keystore/keystore.js';
+export { MemKeyStore } from './keystore/memory.js';
+export { FsKeyStore, type FsKeyStoreOptions } from './keystore/fs/fs.js';
+export { KeyCache, DEFAULT_CACHE_EXPIRY, type CacheExpiry, type KeyCacheOptions } from './keystore/cache.js';
