@@ -1,0 +1,107 @@
+/**
+ * The server configuration, as parsed from a KES config file (kes-spec §13, decisions.md) or
+ * built for dev mode. Durations are milliseconds; log levels use slog's numbering.
+ */
+
+/** slog levels: DEBUG -4, INFO 0, WARN 4, ERROR 8; LOG_OFF silences a log. */
+export const LOG_DEBUG = -4;
+export const LOG_INFO = 0;
+export const LOG_WARN = 4;
+export const LOG_ERROR = 8;
+export const LOG_OFF = LOG_ERROR + 1;
+
+export interface TlsConfig {
+  /** Path of the PEM private key (may also hold certificates; the first private key wins). */
+  keyFile: string;
+  /** Path of the PEM certificate chain (CERTIFICATE blocks only). */
+  certFile: string;
+  /** Password of a legacy RFC 1423 encrypted PEM private key. */
+  password?: string;
+  /** `off` (default): any client certificate; `on`: verified against the CAs. */
+  auth: 'on' | 'off';
+  /** A PEM file or a directory of PEM files with extra CA certificates. */
+  caPath?: string;
+  /** TLS-terminating proxies allowed to forward client certificates (kes-spec §2.5). */
+  proxy?: {
+    identities: string[];
+    /** Header carrying the URL-escaped PEM client certificate (default X-Tls-Client-Cert). */
+    certHeader: string;
+  };
+}
+
+/** Per-route overrides from the `api:` section, keyed by the exact route path. */
+export interface RouteConfig {
+  skipAuth: boolean;
+  /** Overrides the route's default timeout when set (> 0). */
+  timeoutMs?: number;
+}
+
+export interface PolicyConfigEntry {
+  allow: string[];
+  deny: string[];
+  identities: string[];
+}
+
+export interface CacheConfig {
+  any: number;
+  unused: number;
+  offline: number;
+}
+
+export interface LogConfig {
+  /** Threshold of the error log (default INFO). */
+  error: number;
+  /** Threshold of the stdout audit log (default off, decisions.md). */
+  audit: number;
+}
+
+export interface VaultConfig {
+  type: 'vault';
+  endpoint: string;
+  engine: string;
+  version: 'v1' | 'v2';
+  namespace?: string;
+  prefix?: string;
+  transit?: { engine: string; key: string };
+  approle?: { namespace?: string; engine: string; id: string; secret: string };
+  kubernetes?: { namespace?: string; engine: string; role: string; jwt: string };
+  tls?: { keyFile?: string; certFile?: string; caPath?: string };
+  statusPingMs: number;
+}
+
+export interface AwsSecretsManagerConfig {
+  type: 'aws';
+  endpoint: string;
+  region: string;
+  kmsKey?: string;
+  credentials?: { accessKey?: string; secretKey?: string; sessionToken?: string };
+}
+
+/** The key store section: exactly one backend. */
+export type KeyStoreConfig =
+  | { type: 'mem' }
+  | { type: 'fs'; path: string }
+  | VaultConfig
+  | AwsSecretsManagerConfig
+  | { type: 'fortanix'; endpoint: string; groupId?: string; apiKey: string; caPath?: string }
+  | { type: 'gemalto'; endpoint: string; token: string; domain?: string; caPath?: string }
+  | { type: 'gcp'; projectId: string; endpoint: string; scopes: string[]; credentials: { clientEmail: string; clientId: string; privateKeyId: string; privateKey: string } }
+  | { type: 'azure'; endpoint: string; credentials?: { tenantId: string; clientId: string; clientSecret: string }; managedIdentity?: { clientId: string } }
+  | { type: 'entrust'; endpoint: string; vaultId: string; boxId: string; username: string; password: string; caPath?: string }
+  | { type: 'etcd'; endpoints: string[]; prefix: string; username?: string; password?: string; tls?: { caPath?: string; certFile?: string; keyFile?: string } }
+  | { type: 'postgres'; url?: string; host?: string; port?: number; user?: string; password?: string; database?: string; table: string; tls?: { caPath?: string; certFile?: string; keyFile?: string } };
+
+export interface ServerConfig {
+  /** host:port; the host must be an IP literal or empty. Default 0.0.0.0:7373. */
+  address: string;
+  /** The admin identity; any non-identity value (e.g. `disabled`) disables the admin. */
+  admin: string;
+  tls: TlsConfig;
+  api: Record<string, RouteConfig>;
+  policies: Record<string, PolicyConfigEntry>;
+  cache: CacheConfig;
+  log: LogConfig;
+  /** Keys created at start and on reload (declarative `keys:`). */
+  keys: string[];
+  keystore: KeyStoreConfig;
+}
