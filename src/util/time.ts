@@ -103,6 +103,15 @@ export class Timestamp {
 
   /** Formats like Go's `time.RFC3339Nano`: fraction with trailing zeros trimmed. */
   toString(): string {
+    return this.format(false);
+  }
+
+  /** Formats with exactly three fractional digits (truncated), as Go's slog prints times. */
+  toMillisString(): string {
+    return this.format(true);
+  }
+
+  private format(millis: boolean): string {
     const local = this.seconds + BigInt(this.offsetSeconds);
     let days = local / 86400n;
     let secs = Number(local - days * 86400n);
@@ -115,7 +124,8 @@ export class Timestamp {
     const mm = Math.floor((secs % 3600) / 60);
     const ss = secs % 60;
     let text = `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T${pad(hh, 2)}:${pad(mm, 2)}:${pad(ss, 2)}`;
-    if (this.nanos > 0) text += '.' + pad(this.nanos, 9).replace(/0+$/, '');
+    if (millis) text += '.' + pad(Math.floor(this.nanos / 1e6), 3);
+    else if (this.nanos > 0) text += '.' + pad(this.nanos, 9).replace(/0+$/, '');
     if (this.offsetSeconds === 0) return text + 'Z';
     const off = Math.abs(this.offsetSeconds);
     return `${text}${this.offsetSeconds < 0 ? '-' : '+'}${pad(Math.floor(off / 3600), 2)}:${pad(Math.floor((off % 3600) / 60), 2)}`;

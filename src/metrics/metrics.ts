@@ -1,0 +1,119 @@
+/**
+ * KES's Prometheus metrics (kes-spec §12): request counters by status class and code, active
+ * requests, a response-time histogram, log event counters and system gauges. Labels come from a
+ * closed set (the status code), never from request data.
+ *
+ * Counts live in a plain snapshot object so that several worker processes can be summed.
+ */
+
+/** Histogram bucket upper bounds in seconds, as KES defines them. */
+export const RESPONSE_TIME_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 3, 5, 10] as const;
+
+export interface MetricsSnapshot {
+  success: Record<string, number>; // status code → count, 2xx
+  error: Record<string, number>; // 4xx
+  failure: Record<string, number>; // 5xx
+  active: number;
+  /** Non-cumulative counts per bucket, plus one for +Inf. */
+  buckets: number[];
+  sum: number;
+  count: number;
+  logErrorEvents: number;
+  logAuditEvents: number;
+}
+
+export function emptySnapshot(): MetricsSnapshot {
+  return {
+    success: {},
+    error: {},
+    failure: {},
+    active: 0,
+    buckets: new Array<number>(RESPONSE_TIME_BUCKETS.length + 1).fill(0),
+    sum: 0,
+    count: 0,
+    logErrorEvents: 0,
+    logAuditEvents: 0,
+  };
+}
+
+/** Adds b into a (for summing the snapshots of several workers). */
+export function addSnapshot(a: MetricsSnapshot, b: MetricsSnapshot): MetricsSnapshot {
+  for (const k of ['success', 'error', 'failure'] as const) {
+    for (const [code, n] of Object.entries(b[k])) a[k][code] = (a[k][code] ?? 0) + n;
+  }
+  a.active += b.active;
+  b.buckets.forEach((n, i) => (a.buckets[i] = (a.buckets[i] ?? 0) + n));
+  a.sum += b.sum;
+  a.count += b.count;
+  a.logErrorEvents += b.logErrorEvents;
+  a.logAuditEvents += b.logAuditEvents;
+  return a;
+}
+
+/** The metrics of one process. */
+export class Metrics {
+  readonly data: MetricsSnapshot = emptySnapshot();
+
+  requestStarted(): void {
+    this.data.active++;
+  }
+
+  /** Records a finished request. Statuses outside 2xx/4xx/5xx are only timed. */
+  requestFinished(status: number, seconds: number): void {
+    this.data.active--;
+    const family = status >= 500 ? this.data.failure : status >= 400 ? this.data.error : status >= 200 && status < 300 ? this.data.success : undefined;
+    if (family) family[status] = (family[status] ?? 0) + 1;
+    let i = RESPONSE_TIME_BUCKETS.findIndex((le) => seconds <= le);
+    if (i < 0) i = RESPONSE_TIME_BUCKETS.length;
+    this.data.buckets[i]!++;
+    this.data.sum += seconds;
+    this.data.count++;
+  }
+}
+
+/** Process-level gauges reported with the metrics. */
+export interface SystemMetrics {
+  upTimeSeconds: number;
+  numCpu: number;
+  numCpuUsed: number;
+  numThreads: number;
+  heapUsed: number;
+  heapObjects: number;
+  stackUsed: number;
+}
+
+/** The Prometheus text exposition format (version 0.0.4) of a snapshot, families sorted by name. */
+export function renderPrometheus(m: MetricsSnapshot, sys: SystemMetrics): string {
+  const out: string[] = [];
+  const family = (name: string, type: string, help: string, lines: string[]) => {
+    if (lines.length === 0) return;
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...lines);
+  };
+  const byCode = (name: string, counts: Record<string, number>) =>
+    Object.keys(counts)
+      .sort()
+      .map((code) => `${name}{code="${code}"} ${counts[code]}`);
+  const gauge = (name: string, help: string, value: number) => family(name, 'gauge', help, [`${name} ${value}`]);
+
+  family('kes_http_request_active', 'gauge', 'Number of active requests that are not finished, yet.', [`kes_http_request_active ${m.active}`]);
+  family('kes_http_request_error', 'counter', 'Number of request that failed due to some error. (HTTP 4xx status code)', byCode('kes_http_request_error', m.error));
+  family('kes_http_request_failure', 'counter', 'Number of request that failed due to some internal failure. (HTTP 5xx status code)', byCode('kes_http_request_failure', m.failure));
+  family('kes_http_request_success', 'counter', 'Number of requests that have been served successfully.', byCode('kes_http_request_success', m.success));
+  let cumulative = 0;
+  const histogram = RESPONSE_TIME_BUCKETS.map((le, i) => {
+    cumulative += m.buckets[i] ?? 0;
+    return `kes_http_response_time_bucket{le="${le}"} ${cumulative}`;
+  });
+  histogram.push(`kes_http_response_time_bucket{le="+Inf"} ${m.count}`, `kes_http_response_time_sum ${m.sum}`, `kes_http_response_time_count ${m.count}`);
+  family('kes_http_response_time', 'histogram', 'Histogram of request response times spawning from 10ms to 10s.', histogram);
+  family('kes_log_audit_events', 'counter', 'Number of audit log events written to subscribers.', [`kes_log_audit_events ${m.logAuditEvents}`]);
+  family('kes_log_error_events', 'counter', 'Number of error log events written to subscribers.', [`kes_log_error_events ${m.logErrorEvents}`]);
+  gauge('kes_system_mem_heap_objects', 'Number of objects allocated on the heap.', sys.heapObjects);
+  gauge('kes_system_mem_heap_used', 'Number of bytes currently allocated on the heap.', sys.heapUsed);
+  gauge('kes_system_mem_stack_used', 'Number of bytes currently used on the stack.', sys.stackUsed);
+  gauge('kes_system_num_cpu', 'Number of logical CPUs available on the system.', sys.numCpu);
+  gauge('kes_system_num_cpu_used', 'Number of logical CPUs usable by the server.', sys.numCpuUsed);
+  gauge('kes_system_num_threads', 'Number of threads currently used by the server.', sys.numThreads);
+  gauge('kes_system_up_time', 'The time the server has been up and running in seconds.', sys.upTimeSeconds);
+  return out.join('\n') + '\n';
+}

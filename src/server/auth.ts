@@ -1,0 +1,90 @@
+/**
+ * Authentication and authorization of a request (kes-spec §2, §3): the identity comes from the
+ * connection (or, for a configured TLS proxy, from the certificate it forwards); the admin may
+ * do everything; any other identity only what its policy allows.
+ */
+import { X509Certificate } from 'node:crypto';
+import { KesError } from '../api/errors.js';
+import { identityOfCertificate } from '../auth/identity.js';
+import { decodePem } from '../pki/pem.js';
+import type { ServerState, ProxySettings } from './state.js';
+import type { Route } from './routes.js';
+
+export interface Caller {
+  identity: string;
+  ip: string;
+}
+
+/**
+ * Resolves the caller of a request and checks it may use the route.
+ * @param rawHeaders the request's raw header list (name, value, name, value, ...)
+ * @throws KesError 400 (no usable certificate), 403 (not allowed)
+ */
+export function authenticate(state: ServerState, route: Route, path: string, peer: Caller, rawHeaders: readonly string[]): Caller {
+  if (route.auth === 'none') return { identity: '', ip: peer.ip };
+  let caller = peer;
+  if (state.proxy && peer.identity !== '' && state.proxy.identities.has(peer.identity)) {
+    caller = forwardedCaller(state.proxy, peer, rawHeaders);
+  }
+  if (route.auth === 'identify') return caller;
+
+  if (caller.identity === '') throw new KesError('KES_ERR_TLS', 'tls: client certificate is required');
+  if (caller.identity === state.admin) return caller;
+  const name = state.policies.policyNameOf(caller.identity);
+  if (name === undefined) {
+    state.errorLog.debug('access denied: identity not found', requestAttrs(path, caller));
+    throw new KesError('KES_ERR_NOT_ALLOWED');
+  }
+  if (!state.policies.get(name)?.isAllowed(path)) {
+    state.errorLog.debug(`access denied: rejected by policy '${name}'`, requestAttrs(path, caller));
+    throw new KesError('KES_ERR_NOT_ALLOWED');
+  }
+  return caller;
+}
+
+function requestAttrs(path: string, c: Caller): [string, string][] {
+  return [
+    ['req.path', path],
+    ['req.ip', c.ip],
+    ['req.identity', c.identity],
+  ];
+}
+
+function headerValues(rawHeaders: readonly string[], name: string): string[] {
+  const values: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase() === name) values.push(rawHeaders[i + 1]!);
+  }
+  return values;
+}
+
+/** The client behind a TLS proxy: identity of the forwarded certificate, IP from X-Forwarded-For. */
+function forwardedCaller(proxy: ProxySettings, peer: Caller, rawHeaders: readonly string[]): Caller {
+  const values = headerValues(rawHeaders, proxy.header);
+  if (values.length === 0) throw new KesError('KES_ERR_TLS', 'no client certificate is present');
+  if (values.length > 1) throw new KesError('KES_ERR_TLS', 'too many client certificates are present');
+  let cert: X509Certificate;
+  try {
+    // The header holds a URL-query-escaped PEM certificate ('+' is a space).
+    const pem = decodeURIComponent(values[0]!.replace(/\+/g, ' '));
+    const block = decodePem(pem).find((b) => b.type === 'CERTIFICATE');
+    if (!block) throw new Error('no certificate');
+    cert = new X509Certificate(block.der);
+  } catch {
+    throw new KesError('KES_ERR_TLS', 'invalid client certificate');
+  }
+  if (proxy.verifyWith && !isTrusted(cert, proxy.verifyWith)) throw new KesError('KES_ERR_NOT_ALLOWED', '');
+  const forwardedFor = headerValues(rawHeaders, 'x-forwarded-for')[0];
+  let ip = peer.ip;
+  if (forwardedFor && forwardedFor !== 'unknown') {
+    const first = forwardedFor.split(',')[0]!.trim();
+    ip = first.replace(/^\[([^\]]+)\](?::\d+)?$/, '$1').replace(/^([^:]+):\d+$/, '$1');
+  }
+  return { identity: identityOfCertificate(cert.raw), ip };
+}
+
+function isTrusted(cert: X509Certificate, cas: readonly X509Certificate[]): boolean {
+  const now = Date.now();
+  if (now < Date.parse(cert.validFrom) || now > Date.parse(cert.validTo)) return false;
+  return cas.some((ca) => ca.checkIssued(cert) && cert.verify(ca.publicKey));
+}

@@ -1,0 +1,86 @@
+/** Helpers shared by the handlers: input validation, JSON bodies and key store calls. */
+import { KesError } from '../../api/errors.js';
+import { isValidName, isValidPattern, patternPrefix } from '../../policy/names.js';
+import { parseJsonObject, type JsonObject } from '../../util/json.js';
+import { KeyVersionError, type KeyVersion } from '../../crypto/key-version.js';
+import type { RequestContext } from '../context.js';
+
+/** The resource as a key name. @throws KesError 400 with KES's message */
+export function keyName(ctx: RequestContext): string {
+  if (!isValidName(ctx.resource)) {
+    throw new KesError('KES_ERR_INVALID_NAME', `key name '${ctx.resource}' is empty, too long or contains invalid characters`);
+  }
+  return ctx.resource;
+}
+
+/** The resource as a policy name. @throws KesError 400 with KES's message */
+export function policyName(ctx: RequestContext): string {
+  if (!isValidName(ctx.resource)) {
+    throw new KesError('KES_ERR_INVALID_NAME', `policy name '${ctx.resource}' is empty, too long or contains invalid characters`);
+  }
+  return ctx.resource;
+}
+
+/** The resource as an identity. @throws KesError 400 with KES's message */
+export function identityName(ctx: RequestContext): string {
+  if (!isValidName(ctx.resource)) {
+    throw new KesError('KES_ERR_INVALID_NAME', `identity '${ctx.resource}' is empty, too long or contains invalid characters`);
+  }
+  return ctx.resource;
+}
+
+/** The name prefix a listing pattern selects. @throws KesError 400 with KES's message */
+export function listingPrefix(ctx: RequestContext): string {
+  if (!isValidPattern(ctx.resource)) {
+    throw new KesError('KES_ERR_INVALID_PATTERN', `listing pattern '${ctx.resource}' is empty, too long or is invalid`);
+  }
+  return patternPrefix(ctx.resource);
+}
+
+/**
+ * The request body as a JSON object.
+ * @param message the 400 message when the body is not a JSON object
+ */
+export async function jsonBody(ctx: RequestContext, message = 'invalid request body'): Promise<JsonObject> {
+  const obj = parseJsonObject((await ctx.body()).toString('utf8'));
+  if (!obj) throw new KesError('KES_ERR_BAD_REQUEST', message);
+  return obj;
+}
+
+/** Reports whether the client asked for the legacy NDJSON listing format. */
+export function wantsNdjson(ctx: RequestContext): boolean {
+  return (ctx.headers.accept ?? '').includes('application/x-ndjson');
+}
+
+type StoreOp = 'create key' | 'read key' | 'delete key' | 'list keys';
+
+/**
+ * Runs a key store call. KES's errors (key exists, not found) pass through; any other failure
+ * becomes KES's 502 `failed to <op>` with the cause kept for the error log.
+ */
+export async function storeCall<T>(op: StoreOp, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw storeError(op, err);
+  }
+}
+
+/** The error a failed key store call answers with (see {@link storeCall}). */
+export function storeError(op: StoreOp, err: unknown): Error {
+  if (err instanceof KesError && err.status < 500) return err;
+  return new KesError('KES_ERR_STORE_FAILED', `failed to ${op}`, { cause: err });
+}
+
+/** Reads a key through the cache. @throws KesError 404, or 502 `failed to read key` */
+export function readKey(ctx: RequestContext, name: string): Promise<KeyVersion> {
+  return storeCall('read key', async () => {
+    try {
+      return await ctx.state.cache.get(name);
+    } catch (err) {
+      // A corrupt entry is reported like a store failure; the log names it.
+      if (err instanceof KeyVersionError) throw new Error(`key '${name}' has an invalid entry: ${err.message}`, { cause: err });
+      throw err;
+    }
+  });
+}

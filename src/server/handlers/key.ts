@@ -1,0 +1,128 @@
+/** Key endpoints (kes-spec §6.6–§6.14, §7.1 bulk decrypt). */
+import { randomBytes } from 'node:crypto';
+import { KesError } from '../../api/errors.js';
+import { SecretKey } from '../../crypto/secret-key.js';
+import { HmacKey } from '../../crypto/hmac-key.js';
+import { parseKeyType } from '../../crypto/key-type.js';
+import { encodeKeyVersion } from '../../crypto/key-version.js';
+import { Timestamp } from '../../util/time.js';
+import { encodeBase64 } from '../../util/base64.js';
+import { bytesField, getField, isJsonObject, JsonFieldError, stringField, type JsonObject } from '../../util/json.js';
+import { json, type Reply } from '../reply.js';
+import type { RequestContext } from '../context.js';
+import { jsonBody, keyName, listingPrefix, readKey, storeCall, storeError, wantsNdjson } from './common.js';
+import { streamJsonList, streamNdjson } from './listing.js';
+
+/** Reads the typed fields of a JSON body; a field of the wrong type is a 400. */
+function fields<T>(obj: JsonObject, read: (o: JsonObject) => T, message = 'invalid request body'): T {
+  try {
+    return read(obj);
+  } catch (err) {
+    if (err instanceof JsonFieldError) throw new KesError('KES_ERR_BAD_REQUEST', message);
+    throw err;
+  }
+}
+
+async function storeNewKey(ctx: RequestContext, name: string, key: SecretKey): Promise<void> {
+  const entry = encodeKeyVersion({ key, hmacKey: HmacKey.generate(), createdAt: Timestamp.now(), createdBy: ctx.identity });
+  await storeCall('create key', () => ctx.state.cache.create(name, entry));
+  ctx.auditMessage = `secret key '${name}' created`;
+}
+
+export async function createKey(ctx: RequestContext): Promise<undefined> {
+  const name = keyName(ctx);
+  await storeNewKey(ctx, name, SecretKey.generate(ctx.state.keyType));
+}
+
+export async function importKey(ctx: RequestContext): Promise<undefined> {
+  const name = keyName(ctx);
+  const message = 'invalid import key request body';
+  const body = await jsonBody(ctx, message);
+  // Current body {"key","cipher"}; MinIO 2022–2023 sent {"bytes","algorithm"} (decisions.md).
+  const legacy = getField(body, 'key') === undefined && getField(body, 'bytes') !== undefined;
+  const { material, cipher } = fields(
+    body,
+    (o) => ({ material: bytesField(o, legacy ? 'bytes' : 'key'), cipher: stringField(o, legacy ? 'algorithm' : 'cipher') }),
+    message,
+  );
+  const type = cipher === '' ? 'AES256' : parseKeyType(cipher);
+  if (!type) throw new KesError('KES_ERR_UNSUPPORTED_ALGORITHM', `algorithm '${cipher}' is not supported`);
+  if (material.length !== 32) throw new KesError('KES_ERR_INVALID_KEY_SIZE', `invalid key size for '${cipher || type}'`);
+  const key = new SecretKey(type, material);
+  material.fill(0);
+  await storeNewKey(ctx, name, key);
+}
+
+export async function describeKey(ctx: RequestContext): Promise<Reply> {
+  const name = keyName(ctx);
+  const v = await readKey(ctx, name);
+  const body: Record<string, string> = { name, algorithm: v.key.type, created_at: v.createdAt.toString() };
+  if (v.createdBy) body.created_by = v.createdBy;
+  return json(body);
+}
+
+export async function listKeys(ctx: RequestContext): Promise<Reply> {
+  const prefix = listingPrefix(ctx);
+  const names = () => ctx.state.cache.list(prefix);
+  const onError = (err: unknown) => storeError('list keys', err);
+  return wantsNdjson(ctx) ? streamNdjson(names, (name) => ({ name }), onError) : streamJsonList('names', names, onError);
+}
+
+export async function deleteKey(ctx: RequestContext): Promise<undefined> {
+  const name = keyName(ctx);
+  await storeCall('delete key', () => ctx.state.cache.delete(name));
+  ctx.auditMessage = `secret key '${name}' deleted`;
+}
+
+export async function generateKey(ctx: RequestContext): Promise<Reply> {
+  const name = keyName(ctx);
+  // The body is optional: MinIO always sends {"context"}, other clients may send nothing.
+  const context = ctx.hasBody() ? fields(await jsonBody(ctx), (o) => bytesField(o, 'context')) : Buffer.alloc(0);
+  const v = await readKey(ctx, name);
+  const dek = randomBytes(32);
+  const ciphertext = v.key.encrypt(dek, context);
+  const reply = json({ plaintext: encodeBase64(dek), ciphertext: encodeBase64(ciphertext) });
+  dek.fill(0);
+  return reply;
+}
+
+export async function encrypt(ctx: RequestContext): Promise<Reply> {
+  const name = keyName(ctx);
+  const { plaintext, context } = fields(await jsonBody(ctx), (o) => ({ plaintext: bytesField(o, 'plaintext'), context: bytesField(o, 'context') }));
+  const v = await readKey(ctx, name);
+  return json({ ciphertext: encodeBase64(v.key.encrypt(plaintext, context)) });
+}
+
+export async function decrypt(ctx: RequestContext): Promise<Reply> {
+  const name = keyName(ctx);
+  const { ciphertext, context } = fields(await jsonBody(ctx), (o) => ({ ciphertext: bytesField(o, 'ciphertext'), context: bytesField(o, 'context') }));
+  const v = await readKey(ctx, name);
+  return json({ plaintext: encodeBase64(v.key.decrypt(ciphertext, context)) });
+}
+
+export async function hmac(ctx: RequestContext): Promise<Reply> {
+  const name = keyName(ctx);
+  const message = fields(await jsonBody(ctx), (o) => bytesField(o, 'message'));
+  const v = await readKey(ctx, name);
+  if (!v.hmacKey) throw new KesError('KES_ERR_HMAC_NOT_SUPPORTED');
+  return json({ hmac: encodeBase64(v.hmacKey.sum(message)) });
+}
+
+/** The most ciphertexts one bulk request may carry, as in KES v0.19–v0.22. */
+const MAX_BULK = 1000;
+
+/** Legacy `POST /v1/key/bulk/decrypt/<name>`: all ciphertexts decrypt, or the call fails. */
+export async function bulkDecrypt(ctx: RequestContext): Promise<Reply> {
+  const name = keyName(ctx);
+  let items: unknown;
+  try {
+    items = JSON.parse((await ctx.body()).toString('utf8'));
+  } catch {
+    throw new KesError('KES_ERR_BAD_REQUEST');
+  }
+  if (!Array.isArray(items) || !items.every(isJsonObject)) throw new KesError('KES_ERR_BAD_REQUEST');
+  if (items.length > MAX_BULK) throw new KesError('KES_ERR_BAD_REQUEST', 'too many ciphertexts');
+  const requests = items.map((o) => fields(o, (x) => ({ ciphertext: bytesField(x, 'ciphertext'), context: bytesField(x, 'context') })));
+  const v = await readKey(ctx, name);
+  return json(requests.map((r) => ({ plaintext: encodeBase64(v.key.decrypt(r.ciphertext, r.context)) })));
+}

@@ -1,0 +1,70 @@
+/** Server endpoints: /version, /v1/ready, /v1/status, /v1/api, /v1/metrics (kes-spec §6.1–§6.5). */
+import { arch, availableParallelism, platform } from 'node:os';
+import { KesError } from '../../api/errors.js';
+import { KeyStoreUnreachableError } from '../../keystore/keystore.js';
+import { renderPrometheus } from '../../metrics/metrics.js';
+import { json, type Reply } from '../reply.js';
+import type { RequestContext } from '../context.js';
+
+/** Go's names for Node's platform and architecture. */
+const GOARCH: Record<string, string> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x' };
+
+export function version(ctx: RequestContext): Reply {
+  const { version, commit } = ctx.state.runtime.build;
+  return json({ version, commit });
+}
+
+export async function ready(ctx: RequestContext): Promise<undefined> {
+  try {
+    await ctx.state.cache.status();
+  } catch (err) {
+    ctx.state.errorLog.warn(`key store is not ready: ${(err as Error).message}`);
+    if (err instanceof KeyStoreUnreachableError) throw new KesError('KES_ERR_STORE_UNREACHABLE');
+    throw new KesError('KES_ERR_STORE_FAILED');
+  }
+}
+
+export async function status(ctx: RequestContext): Promise<Reply> {
+  const { state } = ctx;
+  const body: Record<string, unknown> = {
+    version: state.runtime.build.version,
+    os: platform(),
+    arch: GOARCH[arch()] ?? arch(),
+    uptime: Math.round((Date.now() - state.runtime.startTime.toMillis()) / 1000),
+    num_cpu: availableParallelism(),
+    num_cpu_used: state.runtime.workers,
+    mem_heap_used: process.memoryUsage().heapUsed,
+    mem_stack_used: 0,
+  };
+  try {
+    const { latencyMs } = await state.cache.status();
+    body.keystore_latency = Math.max(1, Math.round(latencyMs * 1e6)); // nanoseconds (decisions.md)
+  } catch {
+    body.keystore_unavailable = true;
+    body.keystore_unreachable = true;
+  }
+  return json(body);
+}
+
+export function listApis(ctx: RequestContext): Reply {
+  return json(
+    ctx.state.routes
+      .filter((r) => r.listed)
+      .map((r) => ({ method: r.method, path: r.path, max_body: r.maxBody, timeout: Math.trunc(r.timeoutMs / 1000) })),
+  );
+}
+
+export async function metrics(ctx: RequestContext): Promise<Reply> {
+  const { runtime } = ctx.state;
+  const mem = process.memoryUsage();
+  const text = renderPrometheus(await runtime.metricsSnapshot(), {
+    upTimeSeconds: Math.floor((Date.now() - runtime.startTime.toMillis()) / 10) / 100,
+    numCpu: availableParallelism(),
+    numCpuUsed: runtime.workers,
+    numThreads: runtime.threads,
+    heapUsed: mem.heapUsed,
+    heapObjects: 0,
+    stackUsed: 0,
+  });
+  return { kind: 'text', contentType: 'text/plain; version=0.0.4; charset=utf-8', body: text };
+}

@@ -1,0 +1,242 @@
+/**
+ * The per-request pipeline (kes-spec §1.3), in KES's order: route → method check → body limit
+ * → timeout → authenticate → handler → response. Handlers throw; errors are answered by
+ * {@link errorResponse}. Metrics and the audit event are recorded exactly once per request.
+ */
+import { once } from 'node:events';
+import { KesError } from '../api/errors.js';
+import { goJson } from '../util/go-json.js';
+import { Timestamp } from '../util/time.js';
+import type { RequestContext } from './context.js';
+import type { Route } from './routes.js';
+import type { ServerState } from './state.js';
+import type { Reply, StreamWriter } from './reply.js';
+import { StreamAbort } from './reply.js';
+import { errorResponse, errorBody, describeFailure } from './error-response.js';
+import { authenticate, type Caller } from './auth.js';
+import { connectionOf } from './connection.js';
+import type { ServerResponse } from 'node:http';
+import { decodePath, hasBody, isHttp2, responseOf, type HttpRequest, type HttpResponse } from './http.js';
+
+/** Unread request bodies larger than this close the HTTP/1.1 connection instead of being drained. */
+const MAX_DRAIN = 256 * 1024;
+
+type Headers = Record<string, string | number>;
+
+/** Serves one request with the given state. Never throws. */
+export async function serveRequest(state: ServerState, req: HttpRequest, res: HttpResponse): Promise<void> {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const path = decodePath(q < 0 ? url : url.slice(0, q));
+  if (path === undefined) return plain(res, 400, '400 Bad Request');
+  const match = state.router.match(path, q < 0 ? '' : url.slice(q + 1));
+  if (match.kind === 'not-found') return plain(res, 404, '404 page not found\n');
+  if (match.kind === 'redirect') return redirect(req, res, match.location);
+  await new Exchange(state, req, res, match.route, path, match.resource).run();
+}
+
+function plain(res: HttpResponse, status: number, body: string): void {
+  responseOf(res).writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', 'content-length': Buffer.byteLength(body) });
+  responseOf(res).end(body);
+}
+
+/** Go's http.Redirect with 301: a small HTML body for GET and HEAD. */
+function redirect(req: HttpRequest, res: HttpResponse, location: string): void {
+  const headers: Headers = { location };
+  let body = '';
+  if (req.method === 'GET' || req.method === 'HEAD') {
+    body = `<a href="${location.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)}">Moved Permanently</a>.\n\n`;
+    headers['content-type'] = 'text/html; charset=utf-8';
+  }
+  headers['content-length'] = Buffer.byteLength(body);
+  responseOf(res).writeHead(301, headers);
+  responseOf(res).end(req.method === 'HEAD' ? '' : body);
+}
+
+/** One request/response exchange on a matched route. */
+class Exchange {
+  private readonly received = Timestamp.now();
+  private readonly started = process.hrtime.bigint();
+  private readonly abort = new AbortController();
+  private caller: Caller;
+  private status = 0;
+  private finished = false;
+  private auditMessage: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly res: ServerResponse;
+
+  constructor(
+    private readonly state: ServerState,
+    private readonly req: HttpRequest,
+    res: HttpResponse,
+    private readonly route: Route,
+    private readonly path: string,
+    private readonly resource: string,
+  ) {
+    this.res = responseOf(res);
+    const conn = connectionOf(req.socket);
+    this.caller = { identity: conn?.identity ?? '', ip: req.socket.remoteAddress ?? '' };
+  }
+
+  async run(): Promise<void> {
+    const { route } = this;
+    if (route.metered) this.state.runtime.metrics.requestStarted();
+    this.res.once('close', () => {
+      this.abort.abort();
+      this.complete();
+    });
+    try {
+      if (this.req.method !== route.method && !(this.req.method === 'POST' && route.method === 'PUT')) {
+        this.sendError(new KesError('KES_ERR_METHOD_NOT_ALLOWED', `received method '${this.req.method}' expected '${route.method}'`), { accept: route.method });
+        return;
+      }
+      const declared = Number(this.req.headers['content-length'] ?? 0);
+      if (route.maxBody > 0 && declared > route.maxBody) throw new KesError('KES_ERR_BODY_TOO_LARGE');
+      if (route.timeoutMs > 0) {
+        this.timer = setTimeout(() => this.timeout(), route.timeoutMs);
+        this.timer.unref();
+      }
+      this.caller = authenticate(this.state, route, this.path, this.caller, this.req.rawHeaders);
+      const ctx = this.context();
+      const reply = await route.handler(ctx);
+      this.auditMessage = ctx.auditMessage;
+      await this.reply(reply);
+    } catch (err) {
+      this.sendError(err);
+    } finally {
+      clearTimeout(this.timer);
+    }
+  }
+
+  private context(): RequestContext {
+    const { req, route } = this;
+    return {
+      state: this.state,
+      route,
+      method: req.method ?? '',
+      path: this.path,
+      resource: this.resource,
+      identity: this.caller.identity,
+      ip: this.caller.ip,
+      headers: req.headers,
+      signal: this.abort.signal,
+      body: () => readBody(req, route.maxBody),
+      hasBody: () => hasBody(req),
+    };
+  }
+
+  private async reply(reply: Reply | undefined): Promise<void> {
+    if (reply === undefined) return this.send(200, { 'content-length': 0 });
+    if (reply.kind === 'json') return this.send(200, { 'content-type': 'application/json' }, goJson(reply.body));
+    if (reply.kind === 'text') return this.send(200, { 'content-type': reply.contentType }, reply.body);
+
+    const write = await reply.open();
+    if (this.finished || this.res.headersSent) return;
+    this.status = 200;
+    this.res.writeHead(200, { 'content-type': reply.contentType });
+    this.res.flushHeaders();
+    this.audit(); // a stream's audit event is its subscription
+    const res = this.res;
+    const writer: StreamWriter = {
+      write: (chunk) => !this.abort.signal.aborted && res.write(chunk),
+      drained: () => (this.abort.signal.aborted ? Promise.resolve() : Promise.race([once(res, 'drain'), once(this.abort.signal, 'abort')]).then(() => undefined)),
+      get buffered() {
+        return res.writableLength;
+      },
+      signal: this.abort.signal,
+    };
+    try {
+      await write(writer);
+      if (!this.abort.signal.aborted) res.end();
+    } catch (err) {
+      if (err instanceof StreamAbort) this.state.errorLog.debug(err.message, this.attrs());
+      else this.state.errorLog.error(`response stream failed: ${describeFailure(err)}`, this.attrs());
+      this.destroy();
+    }
+  }
+
+  private send(status: number, headers: Headers, body = ''): void {
+    if (this.finished || this.res.headersSent) return;
+    this.status = status;
+    headers['content-length'] = Buffer.byteLength(body);
+    if (!isHttp2(this.req) && !this.req.complete && unreadBodyIsLarge(this.req)) headers.connection = 'close';
+    this.res.writeHead(status, headers);
+    this.res.end(body);
+  }
+
+  private sendError(err: unknown, headers: Headers = {}): void {
+    const { status, body } = errorResponse(err, this.state.errorLog, this.attrs());
+    this.send(status, { ...headers, 'content-type': 'application/json' }, body);
+  }
+
+  /** Route timeout (decisions.md): 503 and the connection closed; a started stream is cut. */
+  private timeout(): void {
+    if (this.finished) return;
+    if (this.res.headersSent) return this.destroy();
+    this.status = 503;
+    const body = errorBody('request timeout exceeded');
+    const headers: Headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+    if (!isHttp2(this.req)) headers.connection = 'close';
+    this.res.writeHead(503, headers);
+    this.res.end(body);
+    this.abort.abort();
+  }
+
+  private destroy(): void {
+    this.abort.abort();
+    if (isHttp2(this.req)) this.req.stream.close();
+    else this.req.socket.destroy();
+  }
+
+  /** Records metrics and the audit event once the response is done (or the client left). */
+  private complete(): void {
+    if (this.finished) return;
+    this.finished = true;
+    const seconds = Number(process.hrtime.bigint() - this.started) / 1e9;
+    if (this.route.metered) this.state.runtime.metrics.requestFinished(this.status || 499, seconds);
+    this.audit();
+  }
+
+  private audited = false;
+  private audit(): void {
+    if (this.audited || this.route.auth === 'none') return;
+    this.audited = true;
+    this.state.auditLog.log({
+      time: this.received,
+      message: this.auditMessage ?? 'api request',
+      method: this.req.method ?? '',
+      path: this.path,
+      ip: this.caller.ip,
+      identity: this.caller.identity,
+      status: this.status || 499,
+      durationNs: Number(process.hrtime.bigint() - this.started),
+    });
+  }
+
+  private attrs(): [string, string][] {
+    return [
+      ['req.method', this.req.method ?? ''],
+      ['req.path', this.path],
+      ['req.ip', this.caller.ip],
+      ['req.identity', this.caller.identity || '<unknown>'],
+    ];
+  }
+}
+
+function unreadBodyIsLarge(req: HttpRequest): boolean {
+  const length = req.headers['content-length'];
+  return length === undefined ? req.headers['transfer-encoding'] !== undefined : Number(length) > MAX_DRAIN;
+}
+
+/** Reads the request body, at most limit bytes. @throws KesError 413 beyond the limit */
+async function readBody(req: HttpRequest, limit: number): Promise<Buffer> {
+  if (limit <= 0) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new KesError('KES_ERR_BODY_TOO_LARGE');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}

@@ -1,0 +1,35 @@
+/** What handlers return; the pipeline turns it into a response (handlers never write errors). */
+
+/** Writes chunks of a streamed response; `write` returns false when the client is slow. */
+export interface StreamWriter {
+  write(chunk: string): boolean;
+  /** Resolves when the client has taken the buffered data (or went away). */
+  drained(): Promise<void>;
+  /** Bytes buffered for the client and not yet sent. */
+  readonly buffered: number;
+  /** Aborted when the client goes away, the route times out or the server shuts down. */
+  readonly signal: AbortSignal;
+}
+
+export type Reply =
+  | { kind: 'json'; body: unknown }
+  | { kind: 'text'; contentType: string; body: string }
+  | {
+      kind: 'stream';
+      contentType: string;
+      /**
+       * Called before the status line is written: errors thrown here still become error
+       * responses. Returns the function that streams the body.
+       */
+      open(): Promise<(w: StreamWriter) => Promise<void>>;
+    };
+
+/** A 200 response with a JSON body. */
+export function json(body: unknown): Reply {
+  return { kind: 'json', body };
+}
+
+/** Thrown by a stream to cut the response on purpose (e.g. a client that does not read). */
+export class StreamAbort extends Error {
+  override readonly name = 'StreamAbort';
+}

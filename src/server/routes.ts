@@ -1,0 +1,82 @@
+/**
+ * THE route table (kes-spec §6, §7.1): one entry per endpoint with its method, body limit,
+ * timeout, authentication and handler. `/v1/api` lists it, and config `api:` entries override
+ * timeouts and `skip_auth`.
+ */
+import * as P from '../api/paths.js';
+import type { RouteConfig } from '../config/types.js';
+import type { RequestContext } from './context.js';
+import type { Reply } from './reply.js';
+import * as key from './handlers/key.js';
+import * as policy from './handlers/policy.js';
+import * as identity from './handlers/identity.js';
+import * as status from './handlers/status.js';
+import * as log from './handlers/log.js';
+
+/**
+ * - `none`: no identity (only `/version`);
+ * - `identify`: the identity if a usable certificate is present, never fails;
+ * - `verify`: admin, or an identity whose policy allows the path; else 400/403.
+ */
+export type AuthMode = 'none' | 'identify' | 'verify';
+
+export type Handler = (ctx: RequestContext) => Promise<Reply | undefined> | Reply | undefined;
+
+export interface Route {
+  readonly method: 'GET' | 'PUT' | 'POST' | 'DELETE';
+  /** Exact path, or a subtree prefix ending in `/`. */
+  readonly path: string;
+  /** Largest accepted body in bytes (1 MB = 1,000,000 as in KES); 0 = the body is not read. */
+  readonly maxBody: number;
+  /** 0 = no timeout. */
+  readonly timeoutMs: number;
+  readonly auth: AuthMode;
+  /** Counted in the request metrics (key, policy and identity routes, as in KES). */
+  readonly metered: boolean;
+  /** Listed by `/v1/api` (false for the legacy bulk decrypt). */
+  readonly listed: boolean;
+  readonly handler: Handler;
+}
+
+const MB = 1_000_000;
+const S = 1000;
+
+const DEFAULT_ROUTES: readonly Route[] = [
+  { method: 'GET', path: P.PATH_VERSION, maxBody: 0, timeoutMs: 10 * S, auth: 'none', metered: false, listed: true, handler: status.version },
+  { method: 'GET', path: P.PATH_READY, maxBody: 0, timeoutMs: 15 * S, auth: 'verify', metered: false, listed: true, handler: status.ready },
+  { method: 'GET', path: P.PATH_STATUS, maxBody: 0, timeoutMs: 15 * S, auth: 'verify', metered: false, listed: true, handler: status.status },
+  { method: 'GET', path: P.PATH_METRICS, maxBody: 0, timeoutMs: 15 * S, auth: 'verify', metered: false, listed: true, handler: status.metrics },
+  { method: 'GET', path: P.PATH_API, maxBody: 0, timeoutMs: 10 * S, auth: 'verify', metered: false, listed: true, handler: status.listApis },
+
+  { method: 'PUT', path: P.PATH_KEY_CREATE, maxBody: 0, timeoutMs: 15 * S, auth: 'verify', metered: true, listed: true, handler: key.createKey },
+  { method: 'PUT', path: P.PATH_KEY_IMPORT, maxBody: MB, timeoutMs: 15 * S, auth: 'verify', metered: true, listed: true, handler: key.importKey },
+  { method: 'GET', path: P.PATH_KEY_DESCRIBE, maxBody: 0, timeoutMs: 15 * S, auth: 'verify', metered: true, listed: true, handler: key.describeKey },
+  { method: 'GET', path: P.PATH_KEY_LIST, maxBody: 0, timeoutMs: 15 * S, auth: 'verify', metered: true, listed: true, handler: key.listKeys },
+  { method: 'DELETE', path: P.PATH_KEY_DELETE, maxBody: 0, timeoutMs: 15 * S, auth: 'verify', metered: true, listed: true, handler: key.deleteKey },
+  { method: 'PUT', path: P.PATH_KEY_GENERATE, maxBody: MB, timeoutMs: 15 * S, auth: 'verify', metered: true, listed: true, handler: key.generateKey },
+  { method: 'PUT', path: P.PATH_KEY_ENCRYPT, maxBody: MB, timeoutMs: 15 * S, auth: 'verify', metered: true, listed: true, handler: key.encrypt },
+  { method: 'PUT', path: P.PATH_KEY_DECRYPT, maxBody: MB, timeoutMs: 15 * S, auth: 'verify', metered: true, listed: true, handler: key.decrypt },
+  { method: 'PUT', path: P.PATH_KEY_HMAC, maxBody: MB, timeoutMs: 15 * S, auth: 'verify', metered: true, listed: true, handler: key.hmac },
+  // Legacy: MiB limit (1 << 20) as in KES v0.19–v0.22.
+  { method: 'POST', path: P.PATH_KEY_BULK_DECRYPT, maxBody: 1 << 20, timeoutMs: 15 * S, auth: 'verify', metered: true, listed: false, handler: key.bulkDecrypt },
+
+  { method: 'GET', path: P.PATH_POLICY_DESCRIBE, maxBody: 0, timeoutMs: 15 * S, auth: 'verify', metered: true, listed: true, handler: policy.describePolicy },
+  { method: 'GET', path: P.PATH_POLICY_READ, maxBody: 0, timeoutMs: 15 * S, auth: 'verify', metered: true, listed: true, handler: policy.readPolicy },
+  { method: 'GET', path: P.PATH_POLICY_LIST, maxBody: 0, timeoutMs: 15 * S, auth: 'verify', metered: true, listed: true, handler: policy.listPolicies },
+
+  { method: 'GET', path: P.PATH_IDENTITY_DESCRIBE, maxBody: 0, timeoutMs: 15 * S, auth: 'verify', metered: true, listed: true, handler: identity.describeIdentity },
+  { method: 'GET', path: P.PATH_IDENTITY_LIST, maxBody: 0, timeoutMs: 15 * S, auth: 'verify', metered: true, listed: true, handler: identity.listIdentities },
+  { method: 'GET', path: P.PATH_IDENTITY_SELF_DESCRIBE, maxBody: 0, timeoutMs: 15 * S, auth: 'identify', metered: true, listed: true, handler: identity.selfDescribe },
+
+  { method: 'GET', path: P.PATH_LOG_ERROR, maxBody: 0, timeoutMs: 0, auth: 'verify', metered: false, listed: true, handler: log.errorLog },
+  { method: 'GET', path: P.PATH_LOG_AUDIT, maxBody: 0, timeoutMs: 0, auth: 'verify', metered: false, listed: true, handler: log.auditLog },
+];
+
+/** The route table with the config's `api:` overrides applied (`skip_auth` → identify only). */
+export function buildRoutes(api: Readonly<Record<string, RouteConfig>> = {}): Route[] {
+  return DEFAULT_ROUTES.map((r) => {
+    const o = api[r.path];
+    if (!o) return r;
+    return { ...r, timeoutMs: o.timeoutMs ?? r.timeoutMs, auth: o.skipAuth ? 'identify' : r.auth };
+  });
+}

@@ -1,0 +1,111 @@
+/**
+ * TLS material from the config (kes-spec §1.1): server certificate chain and private key (PEM,
+ * legacy encrypted keys with `tls.password`), extra CAs from a file or a directory, and the
+ * client-certificate mode. Every error says what failed and where.
+ */
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { rootCertificates } from 'node:tls';
+import type { TlsConfig } from '../config/types.js';
+import { decodePem, PemError } from '../pki/pem.js';
+
+/** The secure-context options and verification settings of a TLS config. */
+export interface TlsMaterial {
+  key: string;
+  cert: string;
+  /** System roots plus the configured CAs, when `tls.ca` is set. */
+  ca?: string[];
+  /** The configured CA certificates (for verifying certificates forwarded by a TLS proxy). */
+  caCertificates: X509Certificate[];
+  /** Verify client certificates (tls.auth: on). */
+  verifyClients: boolean;
+}
+
+export class TlsConfigError extends Error {
+  override readonly name = 'TlsConfigError';
+}
+
+async function readText(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new TlsConfigError(`tls: failed to read ${what} '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+function pemBlocks(text: string, path: string) {
+  try {
+    return decodePem(text);
+  } catch (err) {
+    if (err instanceof PemError) throw new TlsConfigError(`tls: '${path}': ${err.message}`);
+    throw err;
+  }
+}
+
+/** Loads and checks the server certificate and key, and the CAs. */
+export async function loadTlsMaterial(cfg: TlsConfig): Promise<TlsMaterial> {
+  const certText = await readText(cfg.certFile, 'certificate');
+  const certBlocks = pemBlocks(certText, cfg.certFile);
+  if (certBlocks.length === 0) throw new TlsConfigError(`tls: no certificate found in '${cfg.certFile}'`);
+  const other = certBlocks.find((b) => b.type !== 'CERTIFICATE');
+  if (other) throw new TlsConfigError(`tls: '${cfg.certFile}' must contain only certificates, found '${other.type}'`);
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(certBlocks[0]!.der);
+  } catch {
+    throw new TlsConfigError(`tls: '${cfg.certFile}' does not contain a valid X.509 certificate`);
+  }
+  if (!leaf.subjectAltName || !/(DNS|IP Address):/.test(leaf.subjectAltName)) {
+    throw new TlsConfigError(`tls: the certificate in '${cfg.certFile}' has no DNS or IP subject alternative name`);
+  }
+
+  const keyText = await readText(cfg.keyFile, 'private key');
+  const keyBlock = pemBlocks(keyText, cfg.keyFile).find((b) => b.type.endsWith('PRIVATE KEY'));
+  if (!keyBlock) throw new TlsConfigError(`tls: no private key found in '${cfg.keyFile}'`);
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: keyBlock.text, format: 'pem', passphrase: cfg.password ?? '' });
+  } catch {
+    const encrypted = keyBlock.headers['Proc-Type']?.includes('ENCRYPTED') || keyBlock.type === 'ENCRYPTED PRIVATE KEY';
+    throw new TlsConfigError(
+      encrypted ? `tls: failed to decrypt the private key in '${cfg.keyFile}': wrong or missing tls.password` : `tls: '${cfg.keyFile}' does not contain a valid private key`,
+    );
+  }
+  if (!leaf.checkPrivateKey(key)) throw new TlsConfigError(`tls: the private key in '${cfg.keyFile}' does not match the certificate in '${cfg.certFile}'`);
+
+  const caCertificates = cfg.caPath ? await loadCAs(cfg.caPath) : [];
+  return {
+    key: key.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    cert: certBlocks.map((b) => b.text).join('\n') + '\n',
+    ca: cfg.caPath ? [...rootCertificates, ...caCertificates.map((c) => c.toString())] : undefined,
+    caCertificates,
+    verifyClients: cfg.auth === 'on',
+  };
+}
+
+/** CA certificates from a PEM file, or from every file of a directory (not recursive). */
+async function loadCAs(path: string): Promise<X509Certificate[]> {
+  let files = [path];
+  try {
+    if ((await stat(path)).isDirectory()) {
+      files = (await readdir(path)).sort().map((f) => join(path, f));
+    }
+  } catch (err) {
+    throw new TlsConfigError(`tls: failed to read CA certificates '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const cas: X509Certificate[] = [];
+  for (const file of files) {
+    if (!(await stat(file)).isFile()) continue;
+    for (const block of pemBlocks(await readText(file, 'CA certificate'), file)) {
+      if (block.type !== 'CERTIFICATE') continue;
+      try {
+        cas.push(new X509Certificate(block.der));
+      } catch {
+        throw new TlsConfigError(`tls: '${file}' contains an invalid CA certificate`);
+      }
+    }
+  }
+  if (cas.length === 0) throw new TlsConfigError(`tls: no CA certificate found in '${path}'`);
+  return cas;
+}
