@@ -1,0 +1,82 @@
+/**
+ * Starts a real server in-process for tests: TLS material from the test PKI, the in-memory (or
+ * a given) key store, an admin certificate, and log sinks captured in memory.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { KesServer } from '../../src/server/server.js';
+import { DEFAULT_CACHE_EXPIRY } from '../../src/keystore/cache.js';
+import { LOG_INFO, LOG_OFF, type ServerConfig } from '../../src/config/types.js';
+import { createTestPki, type TestCert, type TestPki } from './certs.js';
+import { httpsClient, http2Client, type TestClient } from './https-client.js';
+
+export interface TestServer {
+  server: KesServer;
+  port: number;
+  pki: TestPki;
+  admin: TestCert;
+  config: ServerConfig;
+  dir: string;
+  /** Everything written to the error log (stderr) and the audit log (stdout). */
+  stderr: () => string;
+  stdout: () => string;
+  /** A keep-alive HTTP/1.1 client with the given certificate (default: the admin's). */
+  client(cert?: TestCert | null): TestClient;
+  http2(cert?: TestCert | null): TestClient;
+  close(): Promise<void>;
+}
+
+function capture() {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (c: Buffer) => (text += c.toString()));
+  return { stream, text: () => text };
+}
+
+/**
+ * @param configure adjusts the config (defaults: admin = a fresh client certificate, no
+ *   policies, in-memory store, audit log on so tests can read it)
+ */
+export async function startTestServer(configure: (c: ServerConfig, pki: TestPki, dir: string) => void = () => undefined): Promise<TestServer> {
+  const pki = createTestPki();
+  const admin = pki.client({ commonName: 'admin' });
+  const dir = mkdtempSync(join(tmpdir(), 'kes-test-'));
+  const files = pki.writeFiles(dir);
+  const config: ServerConfig = {
+    address: '127.0.0.1:0',
+    admin: admin.identity,
+    tls: { keyFile: files.keyFile, certFile: files.certFile, auth: 'off' },
+    api: {},
+    policies: {},
+    cache: { ...DEFAULT_CACHE_EXPIRY },
+    log: { error: LOG_INFO, audit: LOG_OFF },
+    keys: [],
+    keystore: { type: 'mem' },
+  };
+  configure(config, pki, dir);
+  const out = capture();
+  const err = capture();
+  const server = await KesServer.start(config, { stdout: out.stream, stderr: err.stream });
+  const port = server.address.port;
+  const clients: TestClient[] = [];
+  const track = (c: TestClient) => (clients.push(c), c);
+  return {
+    server,
+    port,
+    pki,
+    admin,
+    config,
+    dir,
+    stderr: err.text,
+    stdout: out.text,
+    client: (cert = admin) => track(httpsClient(port, pki.ca.certPem, cert ?? undefined)),
+    http2: (cert = admin) => track(http2Client(port, pki.ca.certPem, cert ?? undefined)),
+    async close() {
+      for (const c of clients) c.close();
+      await server.close(100);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
