@@ -1,0 +1,126 @@
+/** Client-certificate modes, the TLS proxy and reloading (kes-spec §1.1, §2.5, §14). */
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tls from 'node:tls';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import { httpsClient } from '../helpers/https-client.js';
+import { createTestPki } from '../helpers/certs.js';
+
+describe('tls.auth: on', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer((config, _pki, dir) => {
+      config.tls.auth = 'on';
+      config.tls.caPath = join(dir, 'ca.crt');
+    });
+  });
+  after(() => t.close());
+
+  test('a certificate issued by the CA is accepted', async () => {
+    assert.equal((await t.client().request('GET', '/v1/status')).status, 200);
+  });
+
+  for (const [what, opts] of [
+    ['self-signed', { issuer: 'self' }],
+    ['foreign-CA', { issuer: 'foreign' }],
+    ['expired', { notAfter: new Date(Date.now() - 86_400_000) }],
+    ['not-yet-valid', { notBefore: new Date(Date.now() + 86_400_000), notAfter: new Date(Date.now() + 10 * 86_400_000) }],
+  ] as const) {
+    test(`a ${what} client certificate is rejected in the handshake`, async () => {
+      const cert = t.pki.client(opts);
+      const c = httpsClient(t.port, t.pki.ca.certPem, cert);
+      await assert.rejects(c.request('GET', '/version'));
+      c.close();
+    });
+  }
+
+  test('TLS 1.1 is refused', async () => {
+    const socket = tls.connect({ host: '127.0.0.1', port: t.port, ca: t.pki.ca.certPem, maxVersion: 'TLSv1.1', minVersion: 'TLSv1', servername: 'localhost' });
+    await assert.rejects(new Promise((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject)));
+    socket.destroy();
+  });
+});
+
+describe('TLS proxy (decisions.md §16.8)', () => {
+  let t: TestServer;
+  const pki2 = createTestPki();
+  const proxy = pki2.client({ commonName: 'proxy' });
+  const user = pki2.client({ commonName: 'user' });
+  before(async () => {
+    t = await startTestServer((config) => {
+      config.tls.proxy = { identities: [proxy.identity], certHeader: 'X-Tls-Client-Cert' };
+      config.policies = { users: { allow: ['/v1/status'], deny: [], identities: [user.identity] } };
+    });
+  });
+  after(() => t.close());
+
+  const escaped = (pem: string) => encodeURIComponent(pem).replace(/%20/g, '+');
+
+  test('the proxy acts for the client whose certificate it forwards', async () => {
+    const c = t.client(proxy);
+    let r = await c.request('GET', '/v1/status', undefined, { 'X-Tls-Client-Cert': escaped(user.certPem) });
+    assert.equal(r.status, 200);
+    r = await c.request('GET', '/v1/metrics', undefined, { 'X-Tls-Client-Cert': escaped(user.certPem) });
+    assert.equal(r.status, 403, 'the forwarded identity\'s policy applies');
+    r = await c.request('GET', '/v1/identity/self/describe', undefined, { 'X-Tls-Client-Cert': escaped(user.certPem) });
+    assert.equal(r.json().identity, user.identity);
+  });
+
+  test('missing, duplicate or invalid forwarded certificates are 400 (kes-vectors §1.3)', async () => {
+    const c = t.client(proxy);
+    let r = await c.request('GET', '/v1/status');
+    assert.deepEqual([r.status, r.json().message], [400, 'no client certificate is present']);
+    r = await c.request('GET', '/v1/status', undefined, { 'X-Ssl-Cert': escaped(user.certPem) });
+    assert.deepEqual([r.status, r.json().message], [400, 'no client certificate is present']);
+    r = await c.request('GET', '/v1/status', undefined, { 'X-Tls-Client-Cert': user.der.toString('base64') });
+    assert.deepEqual([r.status, r.json().message], [400, 'invalid client certificate']);
+    r = await c.request('GET', '/v1/status', undefined, { 'X-Tls-Client-Cert': '%A' });
+    assert.deepEqual([r.status, r.json().message], [400, 'invalid client certificate']);
+  });
+
+  test('the header is ignored for clients that are not the proxy', async () => {
+    const r = await t.client(user).request('GET', '/v1/metrics', undefined, { 'X-Tls-Client-Cert': escaped(t.admin.certPem) });
+    assert.equal(r.status, 403);
+  });
+});
+
+describe('reload', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer();
+  });
+  after(() => t.close());
+
+  test('a new config applies to new requests; an open connection keeps working', async () => {
+    const app = t.pki.client({ commonName: 'app' });
+    const c = t.client(app);
+    assert.equal((await c.request('GET', '/v1/status')).status, 403);
+    await t.server.reload({ ...t.config, policies: { app: { allow: ['/v1/status'], deny: [], identities: [app.identity] } } });
+    assert.equal((await c.request('GET', '/v1/status')).status, 200, 'same keep-alive connection, new policy');
+  });
+
+  test('a config that fails to load leaves the old one in place', async () => {
+    await assert.rejects(t.server.reload({ ...t.config, tls: { ...t.config.tls, certFile: join(t.dir, 'missing.crt') } }), /failed to read certificate/);
+    assert.equal((await t.client().request('GET', '/v1/status')).status, 200);
+  });
+
+  test('rotated server certificates are used for new connections', async () => {
+    const pki2 = createTestPki();
+    mkdirSync(join(t.dir, 'rotated'));
+    const files = pki2.writeFiles(join(t.dir, 'rotated'));
+    const before = t.client();
+    await before.request('GET', '/v1/status');
+    await t.server.reloadTls({ ...t.config, tls: { ...t.config.tls, certFile: files.certFile, keyFile: files.keyFile } });
+    // The established connection still works…
+    assert.equal((await before.request('GET', '/v1/status')).status, 200);
+    // …and new connections see the new certificate: trusted by the new CA, not the old one.
+    const admin2 = httpsClient(t.port, pki2.ca.certPem, t.admin);
+    assert.equal((await admin2.request('GET', '/v1/status')).status, 200);
+    admin2.close();
+    const old = httpsClient(t.port, t.pki.ca.certPem, t.admin);
+    await assert.rejects(old.request('GET', '/v1/status'));
+    old.close();
+  });
+});
