@@ -167,7 +167,7 @@ describe('key API', () => {
 
   test('bulk decrypt (legacy): all in order, one failure fails all, at most 1000', async () => {
     await c.request('POST', '/v1/key/create/bulk-key');
-    const items = [];
+    const items: { ciphertext: string; context: string }[] = [];
     for (const p of ['a', 'b', 'c']) {
       const context = b64(`ctx-${p}`);
       const ciphertext = (await c.request('PUT', '/v1/key/encrypt/bulk-key', { plaintext: b64(p), context })).json().ciphertext;

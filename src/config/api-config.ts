@@ -1,0 +1,24 @@
+/** The `api:` section: per-route overrides keyed by the exact route path (kes-spec §6, §13.2). */
+import type { ConfigNode } from './config-node.js';
+import { isRoutePath, maySkipAuth, SKIP_AUTH_PATHS } from './route-paths.js';
+import type { RouteConfig } from './types.js';
+
+/**
+ * Reads the `api:` section. Keys must be route paths of the server (never `${NAME}`
+ * substituted); `skip_auth: true` is allowed only on the routes of SKIP_AUTH_PATHS
+ * (decisions.md); `timeout` is a non-negative duration, 0 keeps the route's default.
+ */
+export function readApiConfig(api: ConfigNode): Record<string, RouteConfig> {
+  const routes: Record<string, RouteConfig> = {};
+  for (const [path, route] of api.entries()) {
+    if (!isRoutePath(path)) route.fail(`unknown API path ${JSON.stringify(path)}`);
+    if (!route.isNull && !route.isMap) route.fail('must be a mapping');
+    const skipAuth = route.boolean('skip_auth') ?? false;
+    if (skipAuth && !maySkipAuth(path)) {
+      route.at('skip_auth').fail(`skip_auth is not allowed for ${path}, only for ${SKIP_AUTH_PATHS.join(', ')}`);
+    }
+    const timeoutMs = route.duration('timeout');
+    routes[path] = timeoutMs ? { skipAuth, timeoutMs } : { skipAuth };
+  }
+  return routes;
+}

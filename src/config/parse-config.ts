@@ -1,0 +1,127 @@
+/** Parses and validates a KES server config file (kes-spec §13, decisions.md). */
+import { readFile } from 'node:fs/promises';
+import YAML, { LineCounter } from 'yaml';
+import { checkAddress, DEFAULT_ADDRESS } from './address.js';
+import { readApiConfig } from './api-config.js';
+import { ConfigError } from './config-error.js';
+import { ConfigNode, type Env } from './config-node.js';
+import { readKeyStoreConfig } from './keystore-config.js';
+import { parseLogLevel } from './log-level.js';
+import { readPolicies } from './policy-config.js';
+import { readTlsConfig } from './tls-config.js';
+import { LOG_INFO, LOG_OFF, type CacheConfig, type LogConfig, type ServerConfig } from './types.js';
+import { isValidName } from '../policy/names.js';
+
+/** Cache expiries used for missing (or 0) values (decisions.md §16.7). */
+export const DEFAULT_CACHE: Readonly<CacheConfig> = Object.freeze({ any: 5 * 60_000, unused: 30_000, offline: 0 });
+
+/** Options of parseConfig. */
+export interface ParseConfigOptions {
+  /** Variables for `${NAME}` references; default process.env. */
+  env?: Env;
+  /** The file name used in error messages. */
+  filename?: string;
+  /** Directory for the load-time checks of relative paths; default the working directory. */
+  baseDir?: string;
+}
+
+/**
+ * Parses and validates a server config (YAML 1.2). Unknown keys are ignored; a scalar whose
+ * whole value is `${NAME}` is replaced by the environment variable before it is decoded.
+ * @throws ConfigError naming the file, line and field of the first problem found
+ */
+export function parseConfig(text: string, options: ParseConfigOptions = {}): ServerConfig {
+  const file = options.filename;
+  const lines = new LineCounter();
+  const doc = YAML.parseDocument(text, { lineCounter: lines, prettyErrors: false, version: '1.2', uniqueKeys: true });
+  const syntax = doc.errors[0];
+  if (syntax !== undefined) {
+    throw new ConfigError(`invalid YAML: ${syntax.message}`, { line: lines.linePos(syntax.pos[0]).line, file }, { cause: syntax });
+  }
+  const root = ConfigNode.root({ doc, lines, env: options.env ?? process.env, file });
+  if (root.isNull) throw new ConfigError('the config file is empty', { file });
+  if (!root.isMap) root.fail('the top level must be a mapping');
+
+  const version = root.get('version');
+  if (version !== undefined && version.text() !== 'v1') {
+    version.fail(`invalid server config version ${JSON.stringify(version.text())} (only v1 is supported)`);
+  }
+  const address = root.optional('address') ?? DEFAULT_ADDRESS;
+  const addressError = checkAddress(address);
+  if (addressError !== undefined) root.at('address').fail(addressError);
+
+  const admin = readAdmin(root);
+  const tls = readTlsConfig(root.section('tls'), admin);
+  return {
+    address,
+    admin,
+    tls,
+    api: readApiConfig(root.section('api')),
+    policies: readPolicies(root.section('policy'), admin, tls.proxy?.identities ?? []),
+    cache: readCache(root.section('cache').section('expiry')),
+    log: readLog(root.section('log')),
+    keys: readKeys(root),
+    keystore: readKeyStoreConfig(root.section('keystore'), { baseDir: options.baseDir ?? process.cwd() }),
+  };
+}
+
+/**
+ * Reads and parses the config file at path; error messages name the file as given.
+ * @throws ConfigError when the file cannot be read or is invalid
+ */
+export async function loadConfigFile(path: string, env: Env = process.env): Promise<ServerConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read the config file: ${(err as Error).message}`, { file: path }, { cause: err });
+  }
+  return parseConfig(text, { env, filename: path });
+}
+
+/** `admin.identity`, or the legacy (v0.14 … v0.18) top-level `root:`. */
+function readAdmin(root: ConfigNode): string {
+  const admin = root.section('admin');
+  const legacy = root.get('root');
+  if (legacy !== undefined && !admin.isNull) legacy.fail('the legacy root and admin.identity are mutually exclusive: keep only admin.identity');
+  if (legacy === undefined) return admin.required('identity');
+  const identity = legacy.text();
+  if (identity === '') throw legacy.error('required');
+  return identity;
+}
+
+function readCache(expiry: ConfigNode): CacheConfig {
+  return {
+    any: expiry.duration('any') || DEFAULT_CACHE.any,
+    unused: expiry.duration('unused') || DEFAULT_CACHE.unused,
+    offline: expiry.duration('offline') || DEFAULT_CACHE.offline,
+  };
+}
+
+function readLog(log: ConfigNode): LogConfig {
+  const level = (key: string, fallback: number): number => {
+    const node = log.get(key);
+    if (node === undefined) return fallback;
+    const level = parseLogLevel(node.text());
+    if (level === undefined) throw node.error(`invalid log level ${JSON.stringify(node.text())} (on, off, DEBUG, INFO, WARN, ERROR, INFO+2 or an integer)`);
+    return level;
+  };
+  return { error: level('error', LOG_INFO), audit: level('audit', LOG_OFF) };
+}
+
+/** `keys: [{name}]`; the ≤ v0.13 `keys:` mapping (the old keystore section) is rejected. */
+function readKeys(root: ConfigNode): string[] {
+  const keys = root.at('keys');
+  if (keys.isMap) {
+    keys.fail("this is the keystore section of KES v0.13 and older: move it under 'keystore:' (since v0.14 'keys:' lists the names of keys to create)");
+  }
+  const names: string[] = [];
+  for (const item of keys.items()) {
+    if (!item.isMap) item.fail('must be a mapping with a name, e.g. "- name: my-key"');
+    const name = item.required('name');
+    if (!isValidName(name)) item.at('name').fail(`invalid key name ${JSON.stringify(name)}`);
+    if (names.includes(name)) item.at('name').fail(`duplicate key name ${JSON.stringify(name)}`);
+    names.push(name);
+  }
+  return names;
+}

@@ -1,0 +1,44 @@
+/** The `tls:` section (kes-spec §1.1, §2.5, §13.2). */
+import { isValidName } from '../policy/names.js';
+import { compact, type ConfigNode } from './config-node.js';
+import type { TlsConfig } from './types.js';
+
+/** The header carrying a proxied client certificate when `tls.proxy.header.cert` is not set. */
+export const DEFAULT_PROXY_CERT_HEADER = 'X-Tls-Client-Cert';
+
+/**
+ * Reads the `tls:` section. `key` and `cert` are required; `auth` is `""`, `on` or `off`
+ * (case-insensitive, default off). Proxy identities must be valid names other than the admin.
+ */
+export function readTlsConfig(tls: ConfigNode, admin: string): TlsConfig {
+  const keyFile = tls.required('key');
+  const certFile = tls.required('cert');
+  const auth = (tls.string('auth') ?? '').toLowerCase();
+  if (auth !== '' && auth !== 'on' && auth !== 'off') {
+    tls.at('auth').fail(`must be "on" or "off", got ${JSON.stringify(tls.string('auth'))}`);
+  }
+  const config: TlsConfig = compact({
+    keyFile,
+    certFile,
+    password: tls.optional('password'),
+    auth: auth === 'on' ? 'on' : 'off',
+    caPath: tls.optional('ca'),
+  });
+  const proxy = tls.section('proxy');
+  const identities = proxyIdentities(proxy, admin);
+  if (identities.length > 0) {
+    config.proxy = { identities, certHeader: proxy.section('header').optional('cert') ?? DEFAULT_PROXY_CERT_HEADER };
+  }
+  return config;
+}
+
+function proxyIdentities(proxy: ConfigNode, admin: string): string[] {
+  const identities: string[] = [];
+  for (const item of proxy.get('identities')?.items() ?? []) {
+    const identity = item.text();
+    if (!isValidName(identity)) item.fail(`invalid identity ${JSON.stringify(identity)}`);
+    if (identity === admin) item.fail('the admin identity cannot be a TLS proxy');
+    if (!identities.includes(identity)) identities.push(identity);
+  }
+  return identities;
+}

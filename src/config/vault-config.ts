@@ -1,0 +1,72 @@
+/** The `keystore.vault` section (kes-spec §13.2). */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { compact, type ConfigNode } from './config-node.js';
+import { readClientTls } from './client-tls-config.js';
+import type { VaultConfig } from './types.js';
+
+/** Interval of the Vault status check when `status.ping` is not set. */
+export const DEFAULT_VAULT_PING_MS = 15_000;
+
+/**
+ * Reads `keystore.vault`. `endpoint` is required, and exactly one of `approle` (id + secret)
+ * or `kubernetes` (jwt). A JWT containing `/` is a file path that must be readable now
+ * (relative to baseDir); the config keeps the path.
+ */
+export function readVaultConfig(vault: ConfigNode, baseDir: string): VaultConfig {
+  const endpoint = vault.required('endpoint');
+  const version = vault.optional('version') ?? 'v1';
+  if (version !== 'v1' && version !== 'v2') throw vault.at('version').error(`must be v1 or v2, got ${JSON.stringify(version)}`);
+
+  const approle = vault.section('approle');
+  const kubernetes = vault.section('kubernetes');
+  if (approle.isNull === kubernetes.isNull) {
+    vault.fail(approle.isNull ? 'either approle or kubernetes authentication is required' : 'approle and kubernetes are mutually exclusive: specify only one');
+  }
+
+  const config: VaultConfig = compact({
+    type: 'vault' as const,
+    endpoint,
+    engine: vault.optional('engine') ?? 'kv',
+    version,
+    namespace: vault.optional('namespace'),
+    prefix: vault.optional('prefix'),
+    transit: readTransit(vault.section('transit')),
+    approle: approle.isNull ? undefined : readAppRole(approle),
+    kubernetes: kubernetes.isNull ? undefined : readKubernetes(kubernetes, baseDir),
+    tls: readClientTls(vault),
+    statusPingMs: vault.section('status').duration('ping') || DEFAULT_VAULT_PING_MS,
+  });
+  return config;
+}
+
+function readTransit(transit: ConfigNode): VaultConfig['transit'] {
+  if (transit.isNull) return undefined;
+  return { engine: transit.optional('engine') ?? 'transit', key: transit.required('key') };
+}
+
+function readAppRole(approle: ConfigNode): VaultConfig['approle'] {
+  return compact({
+    namespace: approle.optional('namespace'),
+    engine: approle.optional('engine') ?? 'approle',
+    id: approle.required('id'),
+    secret: approle.required('secret'),
+  });
+}
+
+function readKubernetes(kubernetes: ConfigNode, baseDir: string): VaultConfig['kubernetes'] {
+  const jwt = kubernetes.required('jwt');
+  if (jwt.includes('/')) {
+    try {
+      readFileSync(resolve(baseDir, jwt));
+    } catch (err) {
+      kubernetes.at('jwt').fail(`cannot read the service account token file ${JSON.stringify(jwt)}: ${(err as Error).message}`);
+    }
+  }
+  return compact({
+    namespace: kubernetes.optional('namespace'),
+    engine: kubernetes.optional('engine') ?? 'kubernetes',
+    role: kubernetes.string('role') ?? '',
+    jwt,
+  });
+}
