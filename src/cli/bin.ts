@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+/** The `kes` executable. */
+import { runMain } from './main.js';
+
+const controller = new AbortController();
+// Ctrl-C cancels a client command (exit 1); the server command handles it itself (graceful stop).
+process.once('SIGINT', () => {
+  controller.abort();
+  if (process.listenerCount('SIGINT') === 0) process.exit(1);
+});
+process.exitCode = await runMain(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal });

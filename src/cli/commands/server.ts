@@ -1,0 +1,96 @@
+/**
+ * `kes server`: starts the server from a config file, or in development mode. SIGHUP reloads
+ * the config (the old one stays on error), SIGINT/SIGTERM stop gracefully, and the TLS
+ * certificates are re-read every 15 minutes.
+ */
+import { UsageError } from '../flags.js';
+import type { Command, CommandContext } from '../command.js';
+import { useColor } from '../output.js';
+import { banner } from './server-banner.js';
+import { loadConfigFile } from '../../config/parse-config.js';
+import { KesServer } from '../../server/server.js';
+import { createDevSetup, DEV_ADDRESS } from '../../server/dev.js';
+import { describeFailure } from '../../server/error-response.js';
+import type { ServerConfig } from '../../config/types.js';
+
+const TLS_REFRESH_MS = 15 * 60_000;
+
+export const serverCommand: Command = {
+  name: 'server',
+  summary: 'Start a KES server',
+  usage: 'kes server --config FILE [--addr HOST:PORT]\n  kes server --dev [--addr HOST:PORT]',
+  description: [
+    'Starts a KES server that serves the KES API over HTTPS with mutual TLS.',
+    '',
+    'With --config, the server reads a KES config file (see docs/config.md). With --dev, it starts',
+    'an ephemeral development server on 127.0.0.1:7373 with an in-memory key store and prints a',
+    'throw-away admin credential. Send SIGHUP to reload the config file.',
+  ].join('\n'),
+  flags: [
+    { name: 'config', type: 'string', value: 'FILE', description: 'Path to the server config file' },
+    { name: 'addr', type: 'string', value: 'HOST:PORT', description: 'Listen address (default: the config\'s address, or 0.0.0.0:7373)' },
+    { name: 'dev', type: 'boolean', description: 'Start a development server with an in-memory key store' },
+    { name: 'key', type: 'string', hidden: true, description: 'deprecated' },
+    { name: 'cert', type: 'string', hidden: true, description: 'deprecated' },
+    { name: 'auth', type: 'string', hidden: true, description: 'deprecated' },
+  ],
+  examples: ['kes server --config config.yml', 'kes server --config config.yml --addr 127.0.0.1:7000', 'kes server --dev'],
+  run: runServer,
+};
+
+async function runServer({ flags, args, io }: CommandContext): Promise<number> {
+  if (args.length > 0) throw new UsageError(`unexpected argument '${args[0]}'`);
+  for (const old of ['key', 'cert', 'auth'] as const) {
+    if (flags[old] !== undefined) io.stderr.write(`Warning: --${old} is deprecated and ignored; set it in the config file.\n`);
+  }
+  const configFile = flags.config as string | undefined;
+  const addr = flags.addr as string | undefined;
+  if (flags.dev && configFile) throw new UsageError('--dev and --config cannot be used together');
+  if (!flags.dev && !configFile) throw new UsageError('no config file: use --config FILE, or --dev for a development server');
+
+  const dev = flags.dev ? await createDevSetup(addr ?? DEV_ADDRESS) : undefined;
+  const config: ServerConfig = dev ? dev.config : await loadConfigFile(configFile!, io.env);
+  const server = await KesServer.start(config, { address: addr, stdout: io.stdout, stderr: io.stderr });
+  const { host, port } = server.address;
+  io.stdout.write(banner({ config, build: server.runtime.build, host, port, color: useColor(io.stdout), dev }));
+
+  return new Promise<number>((resolve) => {
+    let current = config;
+    const reload = async () => {
+      if (!configFile) return;
+      try {
+        current = await loadConfigFile(configFile, io.env);
+        await server.reload(current);
+        io.stderr.write(`=> Reloaded config file '${configFile}'\n`);
+      } catch (err) {
+        io.stderr.write(`Error: failed to reload config file '${configFile}': ${describeFailure(err)}\n`);
+      }
+    };
+    const refreshTls = setInterval(() => {
+      if (!configFile) return;
+      loadConfigFile(configFile, io.env)
+        .then((c) => server.reloadTls(c))
+        .catch((err) => io.stderr.write(`Error: failed to reload TLS certificates: ${describeFailure(err)}\n`));
+    }, TLS_REFRESH_MS);
+    refreshTls.unref();
+
+    const onHup = () => void reload();
+    const stop = () => {
+      process.off('SIGHUP', onHup);
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      clearInterval(refreshTls);
+      io.stdout.write('\n=> Stopping server... Goodbye.\n');
+      server.close().then(
+        () => resolve(0),
+        (err) => {
+          io.stderr.write(`Error: ${describeFailure(err)}\n`);
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGHUP', onHup);
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

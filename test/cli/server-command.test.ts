@@ -1,0 +1,138 @@
+/** `kes server`: dev mode, config files, SIGHUP reload, graceful stop, start-up errors (kes-spec §14). */
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startCli, runCli } from './run-cli.js';
+import { createTestPki, type TestCert } from '../helpers/certs.js';
+import { httpsClient } from '../helpers/https-client.js';
+
+const sh = promisify(execFile);
+
+describe('kes server --dev', () => {
+  test('prints a curl example that works, then stops on SIGTERM', async () => {
+    const cli = startCli(['server', '--dev', '--addr', '127.0.0.1:0']);
+    try {
+      const [line] = await cli.waitFor(/curl --cacert \S+ --cert \S+ --key \S+ https:\/\/127\.0\.0\.1:\d+\/v1\/status/);
+      assert.match(cli.stdout(), /API key\s+kes:v1:[A-Za-z0-9+/]{44}/);
+      assert.match(cli.stdout(), /In-memory/);
+      const { stdout } = await sh('sh', ['-c', `${line} --silent --show-error --fail`]);
+      const status = JSON.parse(stdout);
+      assert.equal(status.keystore_latency > 0, true);
+      assert.equal(typeof status.version, 'string');
+    } finally {
+      cli.child.kill('SIGTERM');
+    }
+    assert.equal(await cli.exited, 0);
+    assert.match(cli.stdout(), /Stopping server\.\.\. Goodbye\./);
+  });
+});
+
+describe('kes server --config', () => {
+  let dir: string;
+  let admin: TestCert;
+  let app: TestCert;
+  let pki: ReturnType<typeof createTestPki>;
+  let config: (policies: string) => string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'kes-cli-'));
+    pki = createTestPki();
+    admin = pki.client({ commonName: 'admin' });
+    app = pki.client({ commonName: 'app' });
+    const files = pki.writeFiles(dir);
+    config = (policies) => `version: v1
+address: 127.0.0.1:0
+admin:
+  identity: ${admin.identity}
+tls:
+  key: ${files.keyFile}
+  cert: ${files.certFile}
+${policies}
+keys:
+  - name: declared-key
+keystore:
+  fs:
+    path: ${join(dir, 'keys')}
+`;
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('serves, reloads on SIGHUP (keeping the old config when the new one is bad), stops on SIGINT', async () => {
+    const file = join(dir, 'config.yml');
+    writeFileSync(file, config(''));
+    const cli = startCli(['server', '--config', file]);
+    try {
+      const [, port] = await cli.waitFor(/https:\/\/127\.0\.0\.1:(\d+)/);
+      await cli.waitFor(/Server is up and running/);
+      const c = httpsClient(Number(port), pki.ca.certPem, admin);
+      const a = httpsClient(Number(port), pki.ca.certPem, app);
+      assert.equal((await c.request('GET', '/v1/key/describe/declared-key')).status, 200, 'declarative key created');
+      assert.equal((await a.request('GET', '/v1/status')).status, 403);
+
+      writeFileSync(file, config(`policy:\n  app:\n    allow: [/v1/status]\n    identities: [${app.identity}]`));
+      cli.child.kill('SIGHUP');
+      await cli.waitFor(/Reloaded config file/);
+      assert.equal((await a.request('GET', '/v1/status')).status, 200);
+
+      writeFileSync(file, 'version: v1\nadmin: [not valid\n');
+      cli.child.kill('SIGHUP');
+      await cli.waitFor(/failed to reload config file/);
+      assert.equal((await a.request('GET', '/v1/status')).status, 200, 'old config stays');
+      c.close();
+      a.close();
+    } finally {
+      cli.child.kill('SIGINT');
+    }
+    assert.equal(await cli.exited, 0);
+  });
+
+  test('a bad config exits 1 with one line naming the file and line', async () => {
+    const file = join(dir, 'bad.yml');
+    writeFileSync(file, config('').replace('identity:', 'identity: \n  x:'));
+    const r = await runCli(['server', '--config', file]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^Error: .*bad\.yml:\d+/);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  });
+
+  test('a taken port exits 1 saying so', async () => {
+    const blocker = createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => blocker.once('listening', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    const file = join(dir, 'taken.yml');
+    writeFileSync(file, config(''));
+    const r = await runCli(['server', '--config', file, '--addr', `127.0.0.1:${port}`]);
+    blocker.close();
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /address already in use/);
+  });
+
+  test('an unreadable certificate exits 1 naming the file', async () => {
+    const file = join(dir, 'nocert.yml');
+    writeFileSync(file, config('').replace(/cert: .*/, `cert: ${join(dir, 'missing.crt')}`));
+    const r = await runCli(['server', '--config', file]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /missing\.crt/);
+  });
+
+  test('usage errors exit 2', async () => {
+    assert.equal((await runCli(['server'])).code, 2);
+    assert.equal((await runCli(['server', '--dev', '--config', 'x.yml'])).code, 2);
+    assert.equal((await runCli(['server', '--nope'])).code, 2);
+    const r = await runCli(['nope']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /"nope" is not a kes command/);
+  });
+
+  test('--help explains the command', async () => {
+    const r = await runCli(['server', '--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /--config FILE/);
+    assert.match(r.stdout, /--dev/);
+    assert.match(r.stdout, /Examples:/);
+  });
+});
