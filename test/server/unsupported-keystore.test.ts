@@ -5,8 +5,8 @@ import { startTestServer } from '../helpers/test-server.js';
 test('a key store section this version cannot connect to fails the start with a clear message', async () => {
   await assert.rejects(
     startTestServer((config) => {
-      config.keystore = { type: 'aws', endpoint: 'https://secretsmanager.us-east-1.amazonaws.com', region: 'us-east-1' };
+      config.keystore = { type: 'azure', endpoint: 'https://example.vault.azure.net' };
     }),
-    { message: "keystore 'aws' is not supported by this version" },
+    { message: "keystore 'azure' is not supported by this version" },
   );
 });
