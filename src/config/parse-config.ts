@@ -9,11 +9,9 @@ import { readKeyStoreConfig } from './keystore-config.js';
 import { parseLogLevel } from './log-level.js';
 import { readPolicies } from './policy-config.js';
 import { readTlsConfig } from './tls-config.js';
-import { LOG_INFO, LOG_OFF, type CacheConfig, type LogConfig, type ServerConfig } from './types.js';
+import type { CacheConfig, LogConfig, ServerConfig } from './types.js';
+import { DEFAULT_CACHE, DEFAULT_LOG } from './defaults.js';
 import { isValidName } from '../policy/names.js';
-
-/** Cache expiries used for missing (or 0) values (decisions.md §16.7). */
-export const DEFAULT_CACHE: Readonly<CacheConfig> = Object.freeze({ any: 5 * 60_000, unused: 30_000, offline: 0 });
 
 /** Options of parseConfig. */
 export interface ParseConfigOptions {
@@ -106,7 +104,7 @@ function readLog(log: ConfigNode): LogConfig {
     if (level === undefined) throw node.error(`invalid log level ${JSON.stringify(node.text())} (on, off, DEBUG, INFO, WARN, ERROR, INFO+2 or an integer)`);
     return level;
   };
-  return { error: level('error', LOG_INFO), audit: level('audit', LOG_OFF) };
+  return { error: level('error', DEFAULT_LOG.error), audit: level('audit', DEFAULT_LOG.audit) };
 }
 
 /** `keys: [{name}]`; the ≤ v0.13 `keys:` mapping (the old keystore section) is rejected. */

@@ -10,6 +10,7 @@
  *   online. While offline, status() fails at once, and if `offline` > 0 the other expiries are
  *   suspended so cached keys keep serving; every `offline` the cache is then emptied.
  */
+import { DEFAULT_CACHE } from '../config/defaults.js';
 import { parseKeyVersion, type KeyVersion } from '../crypto/key-version.js';
 import { KeyStoreUnreachableError, type KeyStore, type KeyStoreState } from './keystore.js';
 
@@ -21,7 +22,7 @@ export interface CacheExpiry {
 }
 
 /** The defaults KES documents (decisions.md: not the HEAD bug that sets `any` to 30 s). */
-export const DEFAULT_CACHE_EXPIRY: Readonly<CacheExpiry> = { any: 5 * 60_000, unused: 30_000, offline: 0 };
+export const DEFAULT_CACHE_EXPIRY: Readonly<CacheExpiry> = DEFAULT_CACHE;
 
 export interface KeyCacheOptions {
   expiry?: Partial<CacheExpiry>;

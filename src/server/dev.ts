@@ -10,8 +10,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { ApiKey } from '../auth/api-key.js';
 import { createCertificate } from '../pki/x509.js';
 import { createSelfSignedFromApiKey } from '../pki/api-key-certificate.js';
-import { DEFAULT_CACHE_EXPIRY } from '../keystore/cache.js';
-import { LOG_INFO, LOG_OFF, type ServerConfig } from '../config/types.js';
+import { serverConfig } from '../config/defaults.js';
+import type { ServerConfig } from '../config/types.js';
 
 export const DEV_ADDRESS = '127.0.0.1:7373';
 
@@ -52,16 +52,11 @@ export async function createDevSetup(address = DEV_ADDRESS): Promise<DevSetup> {
   await writeFile(files.adminKey, apiKey.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   await writeFile(files.adminCert, adminCert.pem, { mode: 0o644 });
 
-  const config: ServerConfig = {
+  const config = serverConfig({
     address,
     admin: apiKey.identity,
     tls: { keyFile: serverKeyFile, certFile: files.serverCert, auth: 'off' },
-    api: {},
-    policies: {},
-    cache: { ...DEFAULT_CACHE_EXPIRY },
-    log: { error: LOG_INFO, audit: LOG_OFF },
-    keys: [],
     keystore: { type: 'mem' },
-  };
+  });
   return { config, dir, apiKey, files };
 }

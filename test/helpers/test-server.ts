@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { KesServer } from '../../src/server/server.js';
-import { DEFAULT_CACHE_EXPIRY } from '../../src/keystore/cache.js';
-import { LOG_INFO, LOG_OFF, type ServerConfig } from '../../src/config/types.js';
+import { serverConfig } from '../../src/config/defaults.js';
+import type { ServerConfig } from '../../src/config/types.js';
 import { createTestPki, type TestCert, type TestPki } from './certs.js';
 import { httpsClient, http2Client, type TestClient } from './https-client.js';
 
@@ -37,24 +37,19 @@ function capture() {
 
 /**
  * @param configure adjusts the config (defaults: admin = a fresh client certificate, no
- *   policies, in-memory store, audit log on so tests can read it)
+ *   policies, in-memory store, every other field at its default)
  */
 export async function startTestServer(configure: (c: ServerConfig, pki: TestPki, dir: string) => void = () => undefined): Promise<TestServer> {
   const pki = createTestPki();
   const admin = pki.client({ commonName: 'admin' });
   const dir = mkdtempSync(join(tmpdir(), 'kes-test-'));
   const files = pki.writeFiles(dir);
-  const config: ServerConfig = {
+  const config = serverConfig({
     address: '127.0.0.1:0',
     admin: admin.identity,
     tls: { keyFile: files.keyFile, certFile: files.certFile, auth: 'off' },
-    api: {},
-    policies: {},
-    cache: { ...DEFAULT_CACHE_EXPIRY },
-    log: { error: LOG_INFO, audit: LOG_OFF },
-    keys: [],
     keystore: { type: 'mem' },
-  };
+  });
   configure(config, pki, dir);
   const out = capture();
   const err = capture();
