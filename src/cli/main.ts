@@ -7,7 +7,7 @@ import { paint, useColor } from './output.js';
 import type { CliIo, Command } from './command.js';
 import { buildInfo } from '../server/build-info.js';
 import { describeFailure } from '../server/error-response.js';
-import { serverCommand } from './commands/server.js';
+import { COMMANDS } from './commands/index.js';
 
 const HELP: FlagSpec = { name: 'help', short: 'h', type: 'boolean', description: 'Show this help' };
 
@@ -17,7 +17,7 @@ export const ROOT: Command = {
   usage: 'kes [options] <command>',
   description: 'openkes: a KES-compatible key encryption server, with the KES client commands.',
   flags: [{ name: 'version', short: 'v', type: 'boolean', description: 'Print version information' }],
-  subcommands: [serverCommand],
+  subcommands: COMMANDS,
 };
 
 /** The help text of a command. */
