@@ -30,9 +30,13 @@ export const ERRORS = {
 
   // Server-side failures. Messages are generic: backend details go to the error log only.
   KES_ERR_INTERNAL: { status: 500, message: 'internal server error' },
+  KES_ERR_NOT_IMPLEMENTED: { status: 501, message: 'not implemented' },
   KES_ERR_STORE_FAILED: { status: 502, message: 'key store is unavailable' },
   KES_ERR_TIMEOUT: { status: 503, message: 'request timeout exceeded' },
   KES_ERR_STORE_UNREACHABLE: { status: 504, message: 'key store is not reachable' },
+
+  // Client side (SDK): a response the catalog does not know; its status is the server's.
+  KES_ERR_HTTP: { status: 500, message: 'unexpected response' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** A stable error code; callers branch on it, never on the message text. */

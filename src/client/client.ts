@@ -1,0 +1,294 @@
+/**
+ * The KES client SDK: one method per API of a KES server (kes-spec §6, §7), for openkes and for
+ * KES itself. Errors are {@link KesError}s with a stable `code` (mapped from the server's status
+ * and message) or {@link ConnectionError}s when no server answered.
+ *
+ * @example
+ * ```ts
+ * import { KesClient } from 'openkes/client';
+ * const kes = new KesClient({ endpoints: 'https://127.0.0.1:7373', apiKey: process.env.KES_API_KEY });
+ * const dek = await kes.generateKey('my-key', Buffer.from('bucket/object'));
+ * // encrypt data with dek.plaintext, store dek.ciphertext next to it
+ * const plaintext = await kes.decrypt('my-key', dek.ciphertext, Buffer.from('bucket/object'));
+ * ```
+ */
+import { createPrivateKey } from 'node:crypto';
+import * as P from '../api/paths.js';
+import { KesError } from '../api/errors.js';
+import { ApiKey } from '../auth/api-key.js';
+import { isValidName } from '../policy/names.js';
+import { createSelfSignedFromApiKey } from '../pki/api-key-certificate.js';
+import { Transport, readText, type RequestOptions } from './transport.js';
+import * as parse from './parse.js';
+import type { ApiInfo, AuditEvent, DataKey, ErrorEvent, IdentityInfo, KeyAlgorithm, KeyInfo, Policy, PolicyInfo, SelfInfo, ServerMetrics, ServerState } from './types.js';
+
+export interface ClientOptions {
+  /** One endpoint or several (failover); `https://` is added when missing. */
+  endpoints: string | readonly string[];
+  /** Authenticate with an API key (`kes:v1:...`): a client certificate is made from it in memory. */
+  apiKey?: string | ApiKey;
+  /** Or authenticate with a client certificate and its private key (PEM). */
+  cert?: string;
+  key?: string;
+  /** Password of an encrypted PEM private key. */
+  keyPassword?: string;
+  /** CA certificates (PEM) to trust for the server certificate, instead of the system roots. */
+  ca?: string | readonly string[];
+  /** Do not verify the server certificate. Insecure: for tests and dev servers only. */
+  insecureSkipVerify?: boolean;
+  /** Time limit per request in milliseconds (default 30 s; log streams have none). */
+  timeoutMs?: number;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
+const unb64 = (s: unknown): Buffer => Buffer.from(typeof s === 'string' ? s : '', 'base64');
+/** A path argument escaped like Go's url.PathEscape. */
+const arg = (s: string) => encodeURIComponent(s);
+
+export class KesClient {
+  private readonly transport: Transport;
+  /** The identity of the client's certificate or API key. */
+  readonly identity?: string;
+
+  constructor(options: ClientOptions) {
+    let cert = options.cert;
+    let key = options.key;
+    if (options.apiKey !== undefined) {
+      if (cert !== undefined || key !== undefined) throw new TypeError('use either an API key or a certificate and key, not both');
+      const apiKey = typeof options.apiKey === 'string' ? ApiKey.parse(options.apiKey) : options.apiKey;
+      cert = createSelfSignedFromApiKey(apiKey).pem;
+      key = apiKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+      this.identity = apiKey.identity;
+    } else if ((cert === undefined) !== (key === undefined)) {
+      throw new TypeError('a client certificate needs its private key, and the reverse');
+    }
+    if (key !== undefined && options.keyPassword !== undefined) {
+      key = createPrivateKey({ key, format: 'pem', passphrase: options.keyPassword }).export({ type: 'pkcs8', format: 'pem' }).toString();
+    }
+    const endpoints = typeof options.endpoints === 'string' ? options.endpoints.split(',') : options.endpoints;
+    const ca = typeof options.ca === 'string' ? options.ca : options.ca ? [...options.ca] : undefined;
+    this.transport = new Transport(endpoints, { cert, key, ca, insecureSkipVerify: options.insecureSkipVerify }, options.timeoutMs ?? 30_000);
+  }
+
+  /** The endpoints in use, normalized. */
+  get endpoints(): readonly string[] {
+    return this.transport.endpoints.endpoints;
+  }
+
+  /** Closes idle connections. The client can still be used afterwards. */
+  close(): void {
+    this.transport.close();
+  }
+
+  // ---- server ----------------------------------------------------------------------------
+
+  /** The server's version. */
+  async version(options?: CallOptions): Promise<string> {
+    return String((await this.json('GET', P.PATH_VERSION, options)).version ?? '');
+  }
+
+  /** Reports whether the server and its key store are ready (`/v1/ready` answers 200). */
+  async isReady(options?: CallOptions): Promise<boolean> {
+    try {
+      await this.send('GET', P.PATH_READY, options);
+      return true;
+    } catch (err) {
+      if (err instanceof KesError && (err.status === 502 || err.status === 503 || err.status === 504)) return false;
+      throw err;
+    }
+  }
+
+  /** Server and key store status. */
+  async status(options?: CallOptions): Promise<ServerState> {
+    return parse.serverState(await this.json('GET', P.PATH_STATUS, options));
+  }
+
+  /** The server's API routes with their limits. */
+  async apis(options?: CallOptions): Promise<ApiInfo[]> {
+    const list = await this.json<unknown[]>('GET', P.PATH_API, options);
+    if (!Array.isArray(list)) throw parse.malformed('API list');
+    return list.map((a) => parse.apiInfo(parse.asObject(a, 'API entry')));
+  }
+
+  /** Request counters, latency histogram and system gauges from `/v1/metrics`. */
+  async metrics(options?: CallOptions): Promise<ServerMetrics> {
+    return parse.serverMetrics(await readText(await this.send('GET', P.PATH_METRICS, options)));
+  }
+
+  // ---- keys ------------------------------------------------------------------------------
+
+  /** Creates a new key. @throws KesError KES_ERR_KEY_EXISTS */
+  async createKey(name: string, options?: CallOptions): Promise<void> {
+    await this.drain(this.send('POST', P.PATH_KEY_CREATE + arg(name), options));
+  }
+
+  /**
+   * Imports a 32-byte key. @throws KesError KES_ERR_KEY_EXISTS, KES_ERR_UNSUPPORTED_ALGORITHM,
+   * KES_ERR_INVALID_KEY_SIZE (406)
+   */
+  async importKey(name: string, key: Uint8Array, algorithm: KeyAlgorithm = 'AES256', options?: CallOptions): Promise<void> {
+    await this.drain(this.send('POST', P.PATH_KEY_IMPORT + arg(name), { ...options, body: JSON.stringify({ key: b64(key), cipher: algorithm }) }));
+  }
+
+  /** A key's algorithm and provenance. @throws KesError KES_ERR_KEY_NOT_FOUND */
+  async describeKey(name: string, options?: CallOptions): Promise<KeyInfo> {
+    return parse.keyInfo(await this.json('GET', P.PATH_KEY_DESCRIBE + arg(name), options));
+  }
+
+  /** Deletes a key. @throws KesError KES_ERR_KEY_NOT_FOUND */
+  async deleteKey(name: string, options?: CallOptions): Promise<void> {
+    await this.drain(this.send('DELETE', P.PATH_KEY_DELETE + arg(name), options));
+  }
+
+  /**
+   * The names of the keys that start with prefix (all keys by default), sorted.
+   * @example for await (const name of kes.listKeys('minio-')) console.log(name);
+   */
+  listKeys(prefix = '', options?: CallOptions): AsyncIterable<string> {
+    return this.listNames(P.PATH_KEY_LIST, prefix, 'names', 'name', options);
+  }
+
+  /**
+   * Generates a data encryption key: 32 random bytes and their encryption with the key, bound
+   * to context (associated data that decrypt must be given again).
+   */
+  async generateKey(name: string, context?: Uint8Array, options?: CallOptions): Promise<DataKey> {
+    const body = JSON.stringify(context === undefined ? {} : { context: b64(context) });
+    const o = await this.json('POST', P.PATH_KEY_GENERATE + arg(name), { ...options, body });
+    return { plaintext: unb64(o.plaintext), ciphertext: unb64(o.ciphertext) };
+  }
+
+  /** Encrypts plaintext with the key, bound to context. */
+  async encrypt(name: string, plaintext: Uint8Array, context?: Uint8Array, options?: CallOptions): Promise<Buffer> {
+    const body = JSON.stringify({ plaintext: b64(plaintext), ...(context && { context: b64(context) }) });
+    return unb64((await this.json('POST', P.PATH_KEY_ENCRYPT + arg(name), { ...options, body })).ciphertext);
+  }
+
+  /** Decrypts a ciphertext (any KES format) with the key. @throws KesError KES_ERR_DECRYPT */
+  async decrypt(name: string, ciphertext: Uint8Array, context?: Uint8Array, options?: CallOptions): Promise<Buffer> {
+    const body = JSON.stringify({ ciphertext: b64(ciphertext), ...(context && { context: b64(context) }) });
+    return unb64((await this.json('POST', P.PATH_KEY_DECRYPT + arg(name), { ...options, body })).plaintext);
+  }
+
+  /** HMAC-SHA-256 of message with the key's HMAC key. @throws KesError KES_ERR_HMAC_NOT_SUPPORTED */
+  async hmac(name: string, message: Uint8Array, options?: CallOptions): Promise<Buffer> {
+    return unb64((await this.json('PUT', P.PATH_KEY_HMAC + arg(name), { ...options, body: JSON.stringify({ message: b64(message) }) })).hmac);
+  }
+
+  // ---- policies and identities -----------------------------------------------------------
+
+  /** @throws KesError KES_ERR_POLICY_NOT_FOUND */
+  async describePolicy(name: string, options?: CallOptions): Promise<PolicyInfo> {
+    return parse.policyInfo(await this.json('GET', P.PATH_POLICY_DESCRIBE + arg(name), options), name);
+  }
+
+  /** A policy's allow and deny patterns. @throws KesError KES_ERR_POLICY_NOT_FOUND */
+  async getPolicy(name: string, options?: CallOptions): Promise<Policy> {
+    return parse.policy(await this.json('GET', P.PATH_POLICY_READ + arg(name), options), name);
+  }
+
+  listPolicies(prefix = '', options?: CallOptions): AsyncIterable<string> {
+    return this.listNames(P.PATH_POLICY_LIST, prefix, 'names', 'name', options);
+  }
+
+  /** @throws KesError KES_ERR_IDENTITY_NOT_FOUND */
+  async describeIdentity(identity: string, options?: CallOptions): Promise<IdentityInfo> {
+    return parse.identityInfo(await this.json('GET', P.PATH_IDENTITY_DESCRIBE + arg(identity), options), identity);
+  }
+
+  /** The caller's own identity and policy. */
+  async describeSelf(options?: CallOptions): Promise<SelfInfo> {
+    return parse.selfInfo(await this.json('GET', P.PATH_IDENTITY_SELF_DESCRIBE, options));
+  }
+
+  listIdentities(prefix = '', options?: CallOptions): AsyncIterable<string> {
+    return this.listNames(P.PATH_IDENTITY_LIST, prefix, 'identities', 'identity', options);
+  }
+
+  // ---- logs ------------------------------------------------------------------------------
+
+  /** Audit events as they happen, until the signal aborts or the server closes the stream. */
+  auditLog(options?: CallOptions): AsyncIterable<AuditEvent> {
+    return this.events(P.PATH_LOG_AUDIT, parse.auditEvent, options);
+  }
+
+  /** Error log events as they happen, until the signal aborts or the server closes the stream. */
+  errorLog(options?: CallOptions): AsyncIterable<ErrorEvent> {
+    return this.events(P.PATH_LOG_ERROR, (o) => ({ message: typeof o.message === 'string' ? o.message : '' }), options);
+  }
+
+  // ---- plumbing --------------------------------------------------------------------------
+
+  private send(method: string, path: string, options: CallOptions & RequestOptions = {}) {
+    return this.transport.request(method, path, options);
+  }
+
+  private async drain(response: ReturnType<KesClient['send']>): Promise<void> {
+    (await response).resume();
+  }
+
+  private async json<T = Record<string, unknown>>(method: string, path: string, options?: CallOptions & RequestOptions): Promise<T> {
+    const text = await readText(await this.send(method, path, options));
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw parse.malformed(`${path} did not answer JSON`);
+    }
+  }
+
+  /**
+   * A listing: `{"<field>": [...]}` from current servers, or one `{"<ndjsonField>": ...}` per
+   * line from KES ≤ v0.22 (sent as application/x-ndjson).
+   */
+  private async *listNames(path: string, prefix: string, field: string, ndjsonField: string, options?: CallOptions): AsyncIterable<string> {
+    // A prefix that is not a valid name (e.g. `my-`) is only a valid pattern with a trailing `*`.
+    const pattern = prefix === '' || isValidName(prefix) ? prefix : `${prefix}*`;
+    const res = await this.send('GET', path + arg(pattern), options);
+    if (res.headers['content-type']?.startsWith('application/x-ndjson')) {
+      for await (const o of ndjson(res)) {
+        if (typeof o.error === 'string' && o.error) throw new KesError('KES_ERR_HTTP', o.error, { status: 200 });
+        if (typeof o[ndjsonField] === 'string') yield o[ndjsonField] as string;
+      }
+      return;
+    }
+    const body = parse.asObject(JSON.parse(await readText(res, 256 << 20)), 'listing');
+    const names = body[field];
+    if (names !== null && names !== undefined && !Array.isArray(names)) throw parse.malformed(`listing without '${field}'`);
+    for (const n of names ?? []) if (typeof n === 'string') yield n;
+  }
+
+  private async *events<T>(path: string, decode: (o: Record<string, unknown>) => T, options?: CallOptions): AsyncIterable<T> {
+    const res = await this.send('GET', path, { ...options, timeoutMs: 0 });
+    try {
+      for await (const o of ndjson(res)) yield decode(o);
+    } finally {
+      res.destroy();
+    }
+  }
+}
+
+/** Objects of an NDJSON stream, one per line; blank lines are skipped. */
+async function* ndjson(stream: AsyncIterable<Buffer | string>): AsyncIterable<Record<string, unknown>> {
+  let buf = '';
+  const decode = (line: string) => parse.asObject(JSON.parse(line), 'NDJSON line');
+  try {
+    for await (const chunk of stream) {
+      buf += chunk.toString();
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i).trim();
+        buf = buf.slice(i + 1);
+        if (line) yield decode(line);
+      }
+    }
+  } catch (err) {
+    if ((err as Error).name === 'AbortError') return;
+    throw err;
+  }
+  if (buf.trim()) yield decode(buf.trim());
+}

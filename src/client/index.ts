@@ -1,0 +1,9 @@
+/**
+ * openkes/client: a TypeScript SDK for KES servers (openkes and MinIO KES).
+ */
+export { KesClient, type ClientOptions, type CallOptions } from './client.js';
+export { ConnectionError, errorFromResponse } from './errors.js';
+export { normalizeEndpoint } from './endpoints.js';
+export { KesError, isKesError, type KesErrorCode } from '../api/errors.js';
+export { ApiKey } from '../auth/api-key.js';
+export type * from './types.js';

@@ -1,0 +1,135 @@
+/**
+ * HTTP transport of the SDK: keep-alive HTTPS connections with the client certificate, several
+ * endpoints with failover, and retries as the KES SDK does them (kes-spec §7.3): an endpoint that
+ * fails (network error, or 5xx other than 501) is set aside for 30 s and the next one is tried;
+ * network errors and 503 answers are retried up to twice, after 200 ms plus up to 800 ms.
+ */
+import * as https from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConnectionError, errorFromResponse } from './errors.js';
+import { EndpointSet } from './endpoints.js';
+
+export interface TlsOptions {
+  cert?: string;
+  key?: string;
+  ca?: string | string[];
+  /** Skip verification of the server certificate (insecure; `kes -k`). */
+  insecureSkipVerify?: boolean;
+}
+
+export interface RequestOptions {
+  body?: string | Buffer;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+  /** Time limit for the whole exchange; 0 = none (log streams). */
+  timeoutMs?: number;
+}
+
+/** A successful response: status 2xx, headers and the still unread body stream. */
+export type Response = IncomingMessage;
+
+const MAX_RETRIES = 2;
+
+export class Transport {
+  readonly endpoints: EndpointSet;
+  private readonly agent: https.Agent;
+
+  constructor(
+    endpoints: readonly string[],
+    tls: TlsOptions,
+    private readonly defaultTimeoutMs: number,
+  ) {
+    this.endpoints = new EndpointSet(endpoints);
+    this.agent = new https.Agent({
+      keepAlive: true,
+      cert: tls.cert,
+      key: tls.key,
+      ca: tls.ca,
+      rejectUnauthorized: !tls.insecureSkipVerify,
+      minVersion: 'TLSv1.2',
+    });
+  }
+
+  /**
+   * Sends a request and returns the response of the first endpoint that answers with a status
+   * below 300. @throws KesError for an error answer, ConnectionError when no endpoint answers
+   */
+  async request(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
+    const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
+    let lastError: Error | undefined;
+    for (let attempt = 0; attempt <= MAX_RETRIES; attempt++) {
+      if (attempt > 0) await sleep(200 + Math.random() * 800, undefined, { signal: options.signal });
+      let retry = false;
+      for (const endpoint of this.endpoints.order()) {
+        options.signal?.throwIfAborted();
+        let res: Response;
+        try {
+          res = await this.send(endpoint, method, path, options, timeoutMs);
+        } catch (err) {
+          if (options.signal?.aborted) throw options.signal.reason;
+          this.endpoints.failed(endpoint);
+          lastError = connectionError(err, endpoint);
+          retry ||= !isCertificateError(err);
+          continue;
+        }
+        const status = res.statusCode ?? 0;
+        if (status < 300) {
+          this.endpoints.succeeded(endpoint);
+          return res;
+        }
+        const error = errorFromResponse(status, await readText(res), res.headers['content-type']);
+        if (status < 500 || status === 501) throw error;
+        this.endpoints.failed(endpoint);
+        lastError = error;
+        retry ||= status === 503;
+      }
+      if (!retry) break;
+    }
+    throw lastError ?? new ConnectionError('no endpoint answered', this.endpoints.endpoints[0]!);
+  }
+
+  /** Closes idle keep-alive connections. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private send(endpoint: string, method: string, path: string, options: RequestOptions, timeoutMs: number): Promise<Response> {
+    const url = new URL(endpoint + path);
+    const signals = [options.signal, timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined].filter((s): s is AbortSignal => s !== undefined);
+    const headers: Record<string, string | number> = { ...options.headers };
+    if (options.body !== undefined) headers['content-length'] = Buffer.byteLength(options.body);
+    return new Promise((resolve, reject) => {
+      const req = https.request(url, { method, agent: this.agent, headers, signal: signals.length > 0 ? AbortSignal.any(signals) : undefined }, resolve);
+      req.on('error', reject);
+      req.end(options.body);
+    });
+  }
+}
+
+/** Reads a response body as text (at most 1 MiB, as the KES SDK). */
+export async function readText(res: Response, limit = 1 << 20): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      res.destroy();
+      throw new Error(`response body larger than ${limit} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** TLS verification failures are not transient: retrying the same endpoint cannot help. */
+function isCertificateError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  return /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS_CERT_ALTNAME/.test(code);
+}
+
+function connectionError(err: unknown, endpoint: string): ConnectionError {
+  const e = err as NodeJS.ErrnoException;
+  const reason = e.name === 'AbortError' || e.name === 'TimeoutError' ? 'request timed out' : e.code ? `${e.code}${e.message && !e.message.includes(e.code) ? `: ${e.message}` : ''}` : e.message;
+  return new ConnectionError(`cannot reach ${endpoint}: ${reason}`, endpoint, { cause: err });
+}
