@@ -6,7 +6,7 @@ import { formatFlags, parseFlags, UsageError, type FlagSpec } from './flags.js';
 import { paint, useColor } from './output.js';
 import type { CliIo, Command } from './command.js';
 import { buildInfo } from '../server/build-info.js';
-import { describeFailure } from '../server/error-response.js';
+import { cliErrorMessage } from './errors.js';
 import { COMMANDS } from './commands/index.js';
 
 const HELP: FlagSpec = { name: 'help', short: 'h', type: 'boolean', description: 'Show this help' };
@@ -75,7 +75,8 @@ export async function runMain(argv: readonly string[], io: CliIo): Promise<numbe
     return (await cmd.run({ flags, args: positionals, io })) ?? 0;
   } catch (err) {
     if (err instanceof UsageError) return usageError(io, err.message, path);
-    io.stderr.write(`${paint(useColor(io.stderr), 'Error:', 'red', 'bold')} ${describeFailure(err)}\n`);
+    if (io.signal?.aborted) return 1;
+    io.stderr.write(`${paint(useColor(io.stderr), 'Error:', 'red', 'bold')} ${cliErrorMessage(err)}\n`);
     return 1;
   }
 }

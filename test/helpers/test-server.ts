@@ -53,7 +53,13 @@ export async function startTestServer(configure: (c: ServerConfig, pki: TestPki,
   configure(config, pki, dir);
   const out = capture();
   const err = capture();
-  const server = await KesServer.start(config, { stdout: out.stream, stderr: err.stream });
+  let server: KesServer;
+  try {
+    server = await KesServer.start(config, { stdout: out.stream, stderr: err.stream });
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   const port = server.address.port;
   const clients: TestClient[] = [];
   const track = (c: TestClient) => (clients.push(c), c);

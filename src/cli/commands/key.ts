@@ -1,0 +1,155 @@
+/** `kes key`: create, import, inspect, list, delete keys; encrypt, decrypt, generate data keys. */
+import type { Command, CommandContext } from '../command.js';
+import { CLIENT_FLAGS, OUTPUT_FLAGS } from '../client-env.js';
+import { cliErrorMessage } from '../errors.js';
+import { formatDate, formatFields, formatList } from '../output.js';
+import { base64Arg, collect, expectArgs, outputOf, patternToPrefix, withClient } from './common.js';
+
+/** KES's result printing: `\n<label>: <value>` lines on a terminal, compact JSON (no newline) in a pipe. */
+function printResult(ctx: CommandContext, fields: Record<string, string>): void {
+  if (ctx.io.stdout.isTTY) {
+    const width = Math.max(...Object.keys(fields).map((k) => k.length)) + 2;
+    ctx.io.stdout.write('\n' + Object.entries(fields).map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`).join('\n') + '\n');
+  } else {
+    ctx.io.stdout.write(JSON.stringify(fields));
+  }
+}
+
+const create: Command = {
+  name: 'create',
+  summary: 'Create one or more keys',
+  usage: 'kes key create [options] NAME...',
+  flags: CLIENT_FLAGS,
+  examples: ['kes key create my-key', 'kes key create key-1 key-2'],
+  async run(ctx) {
+    expectArgs(ctx, 1, Infinity, 'kes key create NAME...');
+    await withClient(ctx, async (c) => {
+      for (const name of ctx.args) {
+        await c.createKey(name, { signal: ctx.io.signal }).catch((err: unknown) => {
+          throw new Error(`failed to create key "${name}": ${cliErrorMessage(err)}`, { cause: err });
+        });
+      }
+    });
+  },
+};
+
+const importKey: Command = {
+  name: 'import',
+  summary: 'Import a key',
+  usage: 'kes key import [options] NAME KEY',
+  description: 'Imports KEY (32 bytes, base64) as an AES256 key named NAME.',
+  flags: CLIENT_FLAGS,
+  examples: ['kes key import my-key "$(head -c 32 /dev/urandom | base64)"'],
+  async run(ctx) {
+    const [name, key] = expectArgs(ctx, 2, 2, 'kes key import NAME KEY');
+    const material = base64Arg(key!, 'KEY');
+    await withClient(ctx, (c) => c.importKey(name!, material, 'AES256', { signal: ctx.io.signal }));
+  },
+};
+
+const info: Command = {
+  name: 'info',
+  summary: 'Show information about a key',
+  usage: 'kes key info [options] NAME',
+  flags: [...OUTPUT_FLAGS, ...CLIENT_FLAGS],
+  examples: ['kes key info my-key', 'kes key info my-key --json'],
+  async run(ctx) {
+    const [name] = expectArgs(ctx, 1, 1, 'kes key info NAME');
+    const out = outputOf(ctx);
+    const k = await withClient(ctx, (c) => c.describeKey(name!, { signal: ctx.io.signal }));
+    if (out.json) {
+      ctx.io.stdout.write(JSON.stringify({ name: k.name, algorithm: k.algorithm, created_at: k.createdAt.toISOString(), created_by: k.createdBy }) + '\n');
+    } else {
+      ctx.io.stdout.write(formatFields([['Name', k.name], ['Algorithm', k.algorithm], ['Date', formatDate(k.createdAt)], ['Owner', k.createdBy]], out.color));
+    }
+  },
+};
+
+const ls: Command = {
+  name: 'ls',
+  summary: 'List keys',
+  usage: 'kes key ls [options] [PATTERN]',
+  description: 'Lists the keys matching PATTERN (a name prefix with an optional trailing *; default *).',
+  flags: [...OUTPUT_FLAGS, ...CLIENT_FLAGS],
+  examples: ['kes key ls', "kes key ls 'minio-*'", 'kes key ls --json'],
+  async run(ctx) {
+    const [pattern] = expectArgs(ctx, 0, 1, 'kes key ls [PATTERN]');
+    const names = await withClient(ctx, (c) => collect(c.listKeys(patternToPrefix(pattern), { signal: ctx.io.signal })));
+    ctx.io.stdout.write(formatList('Key', names, outputOf(ctx)));
+  },
+};
+
+const rm: Command = {
+  name: 'rm',
+  summary: 'Delete one or more keys',
+  usage: 'kes key rm [options] NAME...',
+  description: 'Deletes keys. Everything encrypted with a deleted key can no longer be decrypted.',
+  flags: CLIENT_FLAGS,
+  examples: ['kes key rm my-key'],
+  async run(ctx) {
+    expectArgs(ctx, 1, Infinity, 'kes key rm NAME...');
+    await withClient(ctx, async (c) => {
+      for (const name of ctx.args) {
+        await c.deleteKey(name, { signal: ctx.io.signal }).catch((err: unknown) => {
+          throw new Error(`failed to delete key "${name}": ${cliErrorMessage(err)}`, { cause: err });
+        });
+      }
+    });
+  },
+};
+
+const encrypt: Command = {
+  name: 'encrypt',
+  summary: 'Encrypt a message with a key',
+  usage: 'kes key encrypt [options] NAME MESSAGE',
+  description: 'Encrypts MESSAGE (text) with the key NAME. Prints the ciphertext (base64).',
+  flags: CLIENT_FLAGS,
+  examples: ['kes key encrypt my-key "my secret message"'],
+  async run(ctx) {
+    const [name, message] = expectArgs(ctx, 2, 2, 'kes key encrypt NAME MESSAGE');
+    const ciphertext = await withClient(ctx, (c) => c.encrypt(name!, Buffer.from(message!, 'utf8'), undefined, { signal: ctx.io.signal }));
+    printResult(ctx, { ciphertext: ciphertext.toString('base64') });
+  },
+};
+
+const decrypt: Command = {
+  name: 'decrypt',
+  summary: 'Decrypt a ciphertext with a key',
+  usage: 'kes key decrypt [options] NAME CIPHERTEXT [CONTEXT]',
+  description: 'Decrypts CIPHERTEXT (base64) with the key NAME and the associated CONTEXT (base64). Prints the plaintext (base64).',
+  flags: CLIENT_FLAGS,
+  examples: ['kes key decrypt my-key "$CIPHERTEXT"', 'kes key decrypt my-key "$CIPHERTEXT" "$(echo -n bucket/object | base64)"'],
+  async run(ctx) {
+    const [name, ciphertext, context] = expectArgs(ctx, 2, 3, 'kes key decrypt NAME CIPHERTEXT [CONTEXT]');
+    const ct = base64Arg(ciphertext!, 'CIPHERTEXT');
+    const ctxBytes = context === undefined ? undefined : base64Arg(context, 'CONTEXT');
+    const plaintext = await withClient(ctx, (c) => c.decrypt(name!, ct, ctxBytes, { signal: ctx.io.signal }));
+    printResult(ctx, { plaintext: plaintext.toString('base64') });
+  },
+};
+
+const dek: Command = {
+  name: 'dek',
+  summary: 'Generate a data encryption key',
+  usage: 'kes key dek [options] NAME [CONTEXT]',
+  description: [
+    'Generates a new data encryption key (DEK) with the key NAME, bound to CONTEXT (base64).',
+    'Encrypt your data with the plaintext DEK, keep only the ciphertext DEK, and get the plaintext',
+    'back with "kes key decrypt NAME CIPHERTEXT [CONTEXT]" when you need it.',
+  ].join('\n'),
+  flags: CLIENT_FLAGS,
+  examples: ['kes key dek my-key', 'kes key dek my-key "$(echo -n bucket/object | base64)"'],
+  async run(ctx) {
+    const [name, context] = expectArgs(ctx, 1, 2, 'kes key dek NAME [CONTEXT]');
+    const ctxBytes = context === undefined ? undefined : base64Arg(context, 'CONTEXT');
+    const k = await withClient(ctx, (c) => c.generateKey(name!, ctxBytes, { signal: ctx.io.signal }));
+    printResult(ctx, { plaintext: k.plaintext.toString('base64'), ciphertext: k.ciphertext.toString('base64') });
+  },
+};
+
+export const keyCommand: Command = {
+  name: 'key',
+  summary: 'Manage cryptographic keys',
+  usage: 'kes key <command>',
+  subcommands: [create, importKey, info, ls, rm, encrypt, decrypt, dek],
+};

@@ -1,0 +1,123 @@
+/**
+ * `kes metric`: a live dashboard of the server's request rates, errors and latency, redrawn
+ * every --rate on a terminal; one JSON object per tick when piped.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Command } from '../command.js';
+import { UsageError } from '../flags.js';
+import { CLIENT_FLAGS, OUTPUT_FLAGS } from '../client-env.js';
+import { paint } from '../output.js';
+import { parseDuration } from '../../config/duration.js';
+import type { ServerMetrics } from '../../client/types.js';
+import { expectArgs, outputOf, withClient } from './common.js';
+import { formatBytes, formatUptime } from './status.js';
+
+/** What happened between two scrapes. */
+export interface MetricTick {
+  ok: number;
+  err: number;
+  fail: number;
+  active: number;
+  /** Requests per second over the interval. */
+  rate: number;
+  /** Mean latency in ms over the interval (0 without requests). */
+  avgLatencyMs: number;
+  /** Latency upper bound (histogram bucket, ms) below which 50 % / 99 % of the interval's requests fell. */
+  p50Ms: number;
+  p99Ms: number;
+  uptime: number;
+  heap: number;
+  stack: number;
+  cpus: number;
+  usableCpus: number;
+  threads: number;
+}
+
+function quantile(prev: ServerMetrics | undefined, cur: ServerMetrics, count: number, q: number): number {
+  if (count <= 0) return 0;
+  for (const [le, n] of [...cur.latency.entries()].sort((a, b) => a[0] - b[0])) {
+    if (n - (prev?.latency.get(le) ?? 0) >= q * count) return le * 1000;
+  }
+  return Infinity;
+}
+
+/** Differences between two scrapes, seconds apart. */
+export function tick(prev: ServerMetrics | undefined, cur: ServerMetrics, seconds: number): MetricTick {
+  const d = (k: 'requestOK' | 'requestErr' | 'requestFail' | 'latencyCount' | 'latencySum') => cur[k] - (prev?.[k] ?? 0);
+  const count = d('latencyCount');
+  return {
+    ok: cur.requestOK,
+    err: cur.requestErr,
+    fail: cur.requestFail,
+    active: cur.requestActive,
+    rate: prev ? (d('requestOK') + d('requestErr') + d('requestFail')) / seconds : 0,
+    avgLatencyMs: count > 0 ? (d('latencySum') / count) * 1000 : 0,
+    p50Ms: quantile(prev, cur, count, 0.5),
+    p99Ms: quantile(prev, cur, count, 0.99),
+    uptime: cur.upTime,
+    heap: cur.heapAlloc,
+    stack: cur.stackAlloc,
+    cpus: cur.cpus,
+    usableCpus: cur.usableCpus,
+    threads: cur.threads,
+  };
+}
+
+function pct(n: number, total: number): string {
+  return total > 0 ? `${((100 * n) / total).toFixed(1)}%` : '0.0%';
+}
+
+function dashboard(t: MetricTick, endpoint: string, color: boolean): string {
+  const total = t.ok + t.err + t.fail;
+  const ms = (v: number) => (v === Infinity ? '>10s' : `${v < 10 ? v.toFixed(2) : Math.round(v)}ms`);
+  const b = (s: string) => paint(color, s, 'bold');
+  return [
+    `${b('KES')} ${endpoint}   up ${formatUptime(t.uptime)}`,
+    '',
+    `${b('Requests')}  ${total} total   ${t.rate.toFixed(1)} req/s   ${t.active} active`,
+    `  ${paint(color, 'OK ', 'green')}   ${String(t.ok).padStart(10)}  ${pct(t.ok, total).padStart(6)}`,
+    `  ${paint(color, '4xx', 'yellow')}   ${String(t.err).padStart(10)}  ${pct(t.err, total).padStart(6)}`,
+    `  ${paint(color, '5xx', 'red')}   ${String(t.fail).padStart(10)}  ${pct(t.fail, total).padStart(6)}`,
+    '',
+    `${b('Latency')}   avg ${ms(t.avgLatencyMs)}   p50 ≤ ${ms(t.p50Ms)}   p99 ≤ ${ms(t.p99Ms)}`,
+    `${b('System')}    heap ${formatBytes(t.heap)}   stack ${formatBytes(t.stack)}   CPUs ${t.usableCpus}/${t.cpus}   threads ${t.threads}`,
+    '',
+    paint(color, 'Ctrl-C to quit', 'gray'),
+  ].join('\n');
+}
+
+export const metricCommand: Command = {
+  name: 'metric',
+  summary: 'Watch the server\'s metrics',
+  usage: 'kes metric [--rate DURATION] [options]',
+  description: 'Shows request counts and rates, errors, latency and memory of the server, refreshed every --rate, until Ctrl-C. When stdout is not a terminal (or with --json), prints one JSON object per interval instead.',
+  flags: [{ name: 'rate', type: 'string', value: 'DURATION', description: 'Refresh interval (default 5s)' }, ...OUTPUT_FLAGS, ...CLIENT_FLAGS],
+  examples: ['kes metric', 'kes metric --rate 1s', 'kes metric | head -3'],
+  async run(ctx) {
+    expectArgs(ctx, 0, 0, 'kes metric');
+    const rate = parseDuration((ctx.flags.rate as string | undefined) ?? '5s');
+    if (rate === undefined || rate <= 0) throw new UsageError(`invalid --rate '${String(ctx.flags.rate)}': use a duration such as 1s or 500ms`);
+    const out = outputOf(ctx);
+    const live = out.tty && !out.json;
+    const signal = ctx.io.signal;
+    await withClient(ctx, async (c) => {
+      let prev: ServerMetrics | undefined;
+      let last = performance.now();
+      for (;;) {
+        const cur = await c.metrics({ signal });
+        const now = performance.now();
+        const t = tick(prev, cur, (now - last) / 1000);
+        if (live) ctx.io.stdout.write(`\x1b[H\x1b[2J${dashboard(t, c.endpoints[0]!, out.color)}\n`);
+        else ctx.io.stdout.write(JSON.stringify(t) + '\n');
+        prev = cur;
+        last = now;
+        try {
+          await sleep(rate, undefined, { signal });
+        } catch {
+          return;
+        }
+      }
+    });
+    return 1; // ended by Ctrl-C, as KES
+  },
+};

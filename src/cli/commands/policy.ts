@@ -1,0 +1,72 @@
+/** `kes policy`: inspect the server's policies. */
+import type { Command } from '../command.js';
+import { CLIENT_FLAGS, OUTPUT_FLAGS } from '../client-env.js';
+import { formatDate, formatFields, formatList, paint } from '../output.js';
+import { collect, expectArgs, outputOf, patternToPrefix, withClient } from './common.js';
+
+const info: Command = {
+  name: 'info',
+  summary: 'Show information about a policy',
+  usage: 'kes policy info [options] NAME',
+  flags: [...OUTPUT_FLAGS, ...CLIENT_FLAGS],
+  examples: ['kes policy info minio'],
+  async run(ctx) {
+    const [name] = expectArgs(ctx, 1, 1, 'kes policy info NAME');
+    const out = outputOf(ctx);
+    const p = await withClient(ctx, (c) => c.describePolicy(name!, { signal: ctx.io.signal }));
+    if (out.json) {
+      const obj = { name: p.name, created_at: p.createdAt.toISOString(), created_by: p.createdBy };
+      ctx.io.stdout.write(JSON.stringify(obj, null, out.tty ? 2 : undefined) + '\n');
+    } else {
+      ctx.io.stdout.write(formatFields([['Name', p.name], ['Date', formatDate(p.createdAt)], ['Created by', p.createdBy]], out.color));
+    }
+  },
+};
+
+const ls: Command = {
+  name: 'ls',
+  summary: 'List policies',
+  usage: 'kes policy ls [options] [PATTERN]',
+  flags: [...OUTPUT_FLAGS, ...CLIENT_FLAGS],
+  examples: ['kes policy ls', "kes policy ls 'minio*'"],
+  async run(ctx) {
+    const [pattern] = expectArgs(ctx, 0, 1, 'kes policy ls [PATTERN]');
+    const names = await withClient(ctx, (c) => collect(c.listPolicies(patternToPrefix(pattern), { signal: ctx.io.signal })));
+    ctx.io.stdout.write(formatList('Policy', names, outputOf(ctx)));
+  },
+};
+
+const show: Command = {
+  name: 'show',
+  summary: 'Show the rules of a policy',
+  usage: 'kes policy show [options] NAME',
+  description: 'Prints the allow and deny patterns of a policy (JSON when --json is set or stdout is not a terminal).',
+  flags: [...OUTPUT_FLAGS, ...CLIENT_FLAGS],
+  examples: ['kes policy show minio', 'kes policy show minio --json'],
+  async run(ctx) {
+    const [name] = expectArgs(ctx, 1, 1, 'kes policy show NAME');
+    const out = outputOf(ctx);
+    const p = await withClient(ctx, (c) => c.getPolicy(name!, { signal: ctx.io.signal }));
+    if (out.json || !out.tty) {
+      const rules = (list: string[]) => Object.fromEntries(list.map((r) => [r, {}]));
+      const obj = { allow: rules(p.allow), deny: rules(p.deny), created_at: p.createdAt.toISOString(), created_by: p.createdBy };
+      ctx.io.stdout.write(JSON.stringify(obj, null, out.tty ? 2 : undefined) + '\n');
+      return;
+    }
+    const bullets = (list: string[], style: 'green' | 'red') => list.map((r) => `  · ${paint(out.color, r, style)}`).join('\n');
+    const lines = [];
+    if (p.allow.length) lines.push(paint(out.color, 'Allow:', 'bold'), bullets(p.allow, 'green'));
+    if (p.deny.length) lines.push(paint(out.color, 'Deny:', 'bold'), bullets(p.deny, 'red'));
+    if (lines.length) lines.push('');
+    lines.push(`${paint(out.color, 'Created at:', 'bold')} ${formatDate(p.createdAt)}`, `${paint(out.color, 'Created by:', 'bold')} ${p.createdBy}`);
+    ctx.io.stdout.write(lines.join('\n') + '\n');
+  },
+};
+
+export const policyCommand: Command = {
+  name: 'policy',
+  summary: 'Inspect policies',
+  usage: 'kes policy <command>',
+  description: 'Policies are defined in the server config file; these commands show them.',
+  subcommands: [info, ls, show],
+};
