@@ -3,13 +3,14 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCli, runCli } from './run-cli.js';
 import { createTestPki, type TestCert } from '../helpers/certs.js';
 import { httpsClient } from '../helpers/https-client.js';
+import { kes } from '../helpers/cli-io.js';
 
 const sh = promisify(execFile);
 
@@ -24,11 +25,18 @@ describe('kes server --dev', () => {
       const status = JSON.parse(stdout);
       assert.equal(status.keystore_latency > 0, true);
       assert.equal(typeof status.version, 'string');
+      // The printed exports make the kes CLI work as the admin.
+      const env = Object.fromEntries([...cli.stdout().matchAll(/export (KES_\w+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
+      assert.deepEqual(Object.keys(env).sort(), ['KES_API_KEY', 'KES_CAPATH', 'KES_SERVER']);
+      assert.equal((await kes(['key', 'create', 'my-key'], env)).code, 0);
+      assert.equal((await kes(['key', 'ls'], env)).stdout, 'my-key\n');
     } finally {
       cli.child.kill('SIGTERM');
     }
     assert.equal(await cli.exited, 0);
     assert.match(cli.stdout(), /Stopping server\.\.\. Goodbye\./);
+    const dir = /Files\s+(\S+)/.exec(cli.stdout())![1]!;
+    assert.equal(existsSync(dir), false, 'the dev credential folder is removed on stop');
   });
 });
 

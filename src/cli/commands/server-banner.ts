@@ -70,7 +70,8 @@ export function banner(o: { config: ServerConfig; build: BuildInfo; host: string
       'Or with the kes CLI:',
       `  export KES_SERVER=${url}`,
       `  export KES_API_KEY=${d.apiKey.toString()}`,
-      '  kes key create my-key -k',
+      `  export KES_CAPATH=${d.files.serverCert}`,
+      '  npx kes key create my-key',
     );
   }
   lines.push('', '=> Server is up and running');

@@ -3,6 +3,7 @@
  * the config (the old one stays on error), SIGINT/SIGTERM stop gracefully, and the TLS
  * certificates are re-read every 15 minutes.
  */
+import { rm } from 'node:fs/promises';
 import { UsageError } from '../flags.js';
 import type { Command, CommandContext } from '../command.js';
 import { useColor } from '../output.js';
@@ -82,7 +83,11 @@ async function runServer({ flags, args, io }: CommandContext): Promise<number> {
       clearInterval(refreshTls);
       io.stdout.write('\n=> Stopping server... Goodbye.\n');
       server.close().then(
-        () => resolve(0),
+        async () => {
+          // The dev credential folder is throw-away: remove it with the server.
+          if (dev) await rm(dev.dir, { recursive: true, force: true });
+          resolve(0);
+        },
         (err) => {
           io.stderr.write(`Error: ${describeFailure(err)}\n`);
           resolve(1);
