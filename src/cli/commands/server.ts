@@ -31,6 +31,7 @@ export const serverCommand: Command = {
     { name: 'config', type: 'string', value: 'FILE', description: 'Path to the server config file' },
     { name: 'addr', type: 'string', value: 'HOST:PORT', description: 'Listen address (default: the config\'s address, or 0.0.0.0:7373)' },
     { name: 'dev', type: 'boolean', description: 'Start a development server with an in-memory key store' },
+    { name: 'workers', type: 'string', value: 'N', description: 'Server processes sharing the port (default: the number of CPUs; 1 for --dev)' },
     { name: 'key', type: 'string', hidden: true, description: 'deprecated' },
     { name: 'cert', type: 'string', hidden: true, description: 'deprecated' },
     { name: 'auth', type: 'string', hidden: true, description: 'deprecated' },

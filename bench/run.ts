@@ -1,0 +1,297 @@
+/**
+ * `npm run bench`: the server against a minimal reference server (bench/reference-server.ts)
+ * under the same mTLS keep-alive load, plus handshakes, memory, workers and cost growth.
+ * The server and the reference run pinned to CPU 0, the load generator to CPU 1.
+ *
+ *   npm run bench [-- --quick] [--duration S] [--connections 1,16,64] [--only throughput,handshake,memory,workers,growth]
+ *
+ * Prints tables and writes bench/results/bench-<time>.json.
+ */
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir, cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { KesClient } from '../src/client/client.js';
+import { createFixtures, freePort, writeConfig, writeKeyFiles, type Fixtures } from './setup.js';
+import { CPUS, cpuMs, rss, runNode, spawnNode, stop, waitForOutput } from './proc.js';
+import type { HttpResult, LoadSpec, Operation } from './loadgen.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(ROOT, 'dist', 'cli', 'bin.js');
+const TSX = ['--import', 'tsx'];
+
+const args = process.argv.slice(2);
+const flag = (name: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const quick = args.includes('--quick');
+const DURATION = Number(flag('duration') ?? (quick ? 3 : 6));
+const CONNECTIONS = (flag('connections') ?? (quick ? '16' : '1,16,64')).split(',').map(Number);
+const ROUNDS = quick ? 1 : 2;
+const ONLY = new Set((flag('only') ?? 'throughput,handshake,memory,workers,growth').split(','));
+const OPS: Operation[] = ['generate', 'decrypt', 'encrypt', 'hmac', 'describe'];
+
+const log = (s: string) => process.stderr.write(s + '\n');
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const mb = (b: number) => Math.round((b / 1e6) * 10) / 10;
+
+interface Target {
+  name: 'server' | 'reference';
+  port: number;
+  child: ChildProcess;
+}
+
+async function startServer(f: Fixtures, config: string, workers: number, cpus = '0'): Promise<Target> {
+  const child = spawnNode([BIN, 'server', '--config', config, '--workers', String(workers)], cpus);
+  const [, port] = await waitForOutput(child, /https:\/\/127\.0\.0\.1:(\d+)[\s\S]*Server is up and running/);
+  void f;
+  return { name: 'server', port: Number(port), child };
+}
+
+async function startReference(f: Fixtures): Promise<Target> {
+  const port = await freePort();
+  const child = spawnNode([...TSX, join(ROOT, 'bench', 'reference-server.ts'), String(port), f.serverCert, f.serverKey], '0');
+  await waitForOutput(child, /ready/);
+  return { name: 'reference', port, child };
+}
+
+function load<T>(spec: LoadSpec, cpus = '1'): Promise<T> {
+  return runNode([...TSX, join(ROOT, 'bench', 'loadgen.ts'), JSON.stringify(spec)], cpus).then((out) => JSON.parse(out) as T);
+}
+
+async function adminClient(f: Fixtures, port: number): Promise<KesClient> {
+  return new KesClient({ endpoints: `127.0.0.1:${port}`, cert: f.cert, key: f.key, insecureSkipVerify: true });
+}
+
+// ---- throughput and latency ---------------------------------------------------------------
+
+interface Row {
+  op: string;
+  connections: number;
+  server: HttpResult;
+  reference: HttpResult;
+}
+
+async function throughput(f: Fixtures, server: Target, reference: Target): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const connections of CONNECTIONS) {
+    for (const op of OPS) {
+      const runs: Record<string, HttpResult[]> = { server: [], reference: [] };
+      for (let r = 0; r < ROUNDS; r++) {
+        for (const t of r % 2 === 0 ? [server, reference] : [reference, server]) {
+          runs[t.name]!.push(await load<HttpResult>({ mode: 'http', port: t.port, op, connections, durationS: DURATION, cert: f.cert, key: f.key, keyName: 'bench-key' }));
+        }
+      }
+      const pick = (rs: HttpResult[]): HttpResult => ({
+        reqPerSec: median(rs.map((x) => x.reqPerSec)),
+        p50: median(rs.map((x) => x.p50)),
+        p99: median(rs.map((x) => x.p99)),
+        requests: median(rs.map((x) => x.requests)),
+        errors: Math.max(...rs.map((x) => x.errors)),
+        non2xx: Math.max(...rs.map((x) => x.non2xx)),
+      });
+      const row = { op, connections, server: pick(runs.server!), reference: pick(runs.reference!) };
+      rows.push(row);
+      log(`  ${op.padEnd(9)} c=${String(connections).padEnd(3)} server ${Math.round(row.server.reqPerSec)} req/s p99 ${row.server.p99} ms | reference ${Math.round(row.reference.reqPerSec)} req/s p99 ${row.reference.p99} ms`);
+    }
+  }
+  return rows;
+}
+
+async function handshakes(f: Fixtures, server: Target, reference: Target) {
+  const runs: Record<string, number[]> = { server: [], reference: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const t of r % 2 === 0 ? [server, reference] : [reference, server]) {
+      const res = await load<{ perSec: number; errors: number }>({ mode: 'handshake', port: t.port, connections: 16, durationS: DURATION, cert: f.cert, key: f.key });
+      runs[t.name]!.push(res.perSec);
+    }
+  }
+  const result = { server: median(runs.server!), reference: median(runs.reference!) };
+  log(`  handshakes/s server ${Math.round(result.server)} | reference ${Math.round(result.reference)}`);
+  return result;
+}
+
+// ---- memory -------------------------------------------------------------------------------
+
+async function memory(f: Fixtures, server: Target) {
+  const seconds = quick ? 30 : 120;
+  const samples: { t: number; rss: number }[] = [];
+  const start = Date.now();
+  const timer = setInterval(() => samples.push({ t: Math.round((Date.now() - start) / 1000), rss: rss(server.child.pid!) }), 5000);
+  const result = await load<HttpResult>({ mode: 'http', port: server.port, op: 'generate', connections: 16, durationS: seconds, cert: f.cert, key: f.key, keyName: 'bench-key' });
+  clearInterval(timer);
+  const warm = samples.filter((s) => s.t >= 30);
+  const after = warm.length > 1 ? warm : samples;
+  const growth = after.length > 1 ? after[after.length - 1]!.rss - after[0]!.rss : 0;
+  log(`  ${seconds} s of generate at 16 connections: ${Math.round(result.reqPerSec)} req/s, RSS ${samples.map((s) => mb(s.rss)).join(' → ')} MB`);
+
+  const kes = await adminClient(f, server.port);
+  for (let i = 0; i < 1000; i += 50) {
+    await Promise.all(Array.from({ length: 50 }, (_, j) => kes.createKey(`cached-${i + j}`).catch(() => undefined)));
+  }
+  for (let i = 0; i < 1000; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => kes.describeKey(`cached-${i + j}`)));
+  const cachedRss = rss(server.child.pid!);
+  kes.close();
+  log(`  RSS with 1,000 cached keys: ${mb(cachedRss)} MB`);
+  return { seconds, reqPerSec: result.reqPerSec, samples, growthAfterWarmup: growth, rssWith1000CachedKeys: cachedRss };
+}
+
+// ---- workers ------------------------------------------------------------------------------
+
+async function workers(f: Fixtures) {
+  const out: { workers: number; reqPerSec: number; p99: number; cpuMsPerRequest: number }[] = [];
+  for (const n of [1, 2]) {
+    const port = await freePort();
+    const config = await writeConfig(f, `workers-${n}.yml`, port, join(f.dir, 'keys'));
+    const server = await startServer(f, config, n, '0-1');
+    const before = cpuMs(server.child.pid!);
+    const r = await load<HttpResult>({ mode: 'http', port: server.port, op: 'generate', connections: 16, durationS: DURATION, cert: f.cert, key: f.key, keyName: 'bench-key' }, '0-1');
+    const used = cpuMs(server.child.pid!) - before;
+    await stop(server.child);
+    out.push({ workers: n, reqPerSec: r.reqPerSec, p99: r.p99, cpuMsPerRequest: used / Math.max(1, r.requests) });
+    log(`  workers=${n}: ${Math.round(r.reqPerSec)} req/s, p99 ${r.p99} ms, ${(used / Math.max(1, r.requests)).toFixed(3)} ms CPU per request (server and load generator share ${CPUS} cores)`);
+  }
+  return out;
+}
+
+// ---- cost growth --------------------------------------------------------------------------
+
+async function listing(f: Fixtures) {
+  const out: { keys: number; ms: number; peakRssGrowth: number; listed: number }[] = [];
+  for (const count of quick ? [10_000, 50_000] : [10_000, 100_000]) {
+    const dir = join(f.dir, `list-${count}`);
+    await writeKeyFiles(dir, 'key', count);
+    const port = await freePort();
+    const server = await startServer(f, await writeConfig(f, `list-${count}.yml`, port, dir), 1);
+    const kes = await adminClient(f, server.port);
+    await kes.version();
+    const base = rss(server.child.pid!);
+    let peak = base;
+    const timer = setInterval(() => (peak = Math.max(peak, rss(server.child.pid!))), 20);
+    const start = performance.now();
+    let listed = 0;
+    for await (const _ of kes.listKeys()) listed++;
+    const ms = performance.now() - start;
+    clearInterval(timer);
+    kes.close();
+    await stop(server.child);
+    await rm(dir, { recursive: true, force: true });
+    out.push({ keys: count, ms, peakRssGrowth: peak - base, listed });
+    log(`  listing ${count} keys: ${Math.round(ms)} ms, server RSS +${mb(peak - base)} MB (listed ${listed})`);
+  }
+  return out;
+}
+
+async function policies(f: Fixtures) {
+  const { ApiKey } = await import('../src/auth/api-key.js');
+  const { createSelfSignedFromApiKey } = await import('../src/pki/api-key-certificate.js');
+  const app = ApiKey.generate();
+  const appCert = createSelfSignedFromApiKey(app).pem;
+  const appKey = app.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const out: { policies: number; patterns: number; reqPerSec: number }[] = [];
+  for (const [count, patterns] of [[1, 1], [1000, 100]] as const) {
+    let yaml = 'policy:\n';
+    for (let p = 0; p < count; p++) {
+      const last = p === count - 1;
+      yaml += `  p${p}:\n    allow:\n`;
+      for (let i = 0; i < patterns - 1; i++) yaml += `      - /v1/key/describe/p${p}-pattern-${i}-*\n`;
+      yaml += `      - /v1/key/describe/bench-*\n`;
+      if (last) yaml += `    identities:\n      - ${app.identity}\n`;
+    }
+    const port = await freePort();
+    const server = await startServer(f, await writeConfig(f, `policies-${count}.yml`, port, join(f.dir, 'keys'), yaml), 1);
+    const r = await load<HttpResult>({ mode: 'http', port: server.port, op: 'describe', connections: 16, durationS: DURATION, cert: appCert, key: appKey, keyName: 'bench-key' });
+    await stop(server.child);
+    out.push({ policies: count, patterns, reqPerSec: r.reqPerSec });
+    log(`  ${count} policies × ${patterns} patterns: describe ${Math.round(r.reqPerSec)} req/s as a policy identity (non2xx ${r.non2xx})`);
+  }
+  return out;
+}
+
+async function idleConnections(f: Fixtures) {
+  const count = quick ? 1000 : 5000;
+  const port = await freePort();
+  const server = await startServer(f, await writeConfig(f, 'idle.yml', port, join(f.dir, 'keys')), 1);
+  const base = rss(server.child.pid!);
+  const gen = spawnNode([...TSX, join(ROOT, 'bench', 'loadgen.ts'), JSON.stringify({ mode: 'idle', port: server.port, connections: count, cert: f.cert, key: f.key } satisfies LoadSpec)], '1', { stdin: 'pipe' });
+  const [line] = await waitForOutput(gen, /\{"open":\d+,"failed":\d+\}/, 120_000);
+  const { open } = JSON.parse(line) as { open: number };
+  await new Promise((r) => setTimeout(r, 2000));
+  const after = rss(server.child.pid!);
+  gen.stdin!.end();
+  await stop(gen);
+  await stop(server.child);
+  const perConnection = (after - base) / Math.max(1, open);
+  log(`  ${open} idle TLS connections: server RSS ${mb(base)} → ${mb(after)} MB (${Math.round(perConnection / 1024)} KiB per connection)`);
+  return { connections: open, rssBefore: base, rssAfter: after, perConnection };
+}
+
+// ---- report -------------------------------------------------------------------------------
+
+function table(rows: Row[]): string {
+  const lines = ['| operation | conns | server req/s | reference req/s | ratio | server p50 / p99 ms | reference p50 / p99 ms | p99 ratio |', '| --- | --- | --- | --- | --- | --- | --- | --- |'];
+  for (const r of rows) {
+    const ratio = r.server.reqPerSec / r.reference.reqPerSec;
+    const p99 = r.server.p99 / Math.max(r.reference.p99, 1e-9);
+    lines.push(`| ${r.op} | ${r.connections} | ${Math.round(r.server.reqPerSec)} | ${Math.round(r.reference.reqPerSec)} | ${ratio.toFixed(2)} | ${r.server.p50} / ${r.server.p99} | ${r.reference.p50} / ${r.reference.p99} | ${p99.toFixed(2)} |`);
+  }
+  return lines.join('\n');
+}
+
+async function main() {
+  const dir = await mkdtemp(join(tmpdir(), 'kes-bench-'));
+  const f = await createFixtures(dir);
+  const results: Record<string, unknown> = {
+    machine: { cpus: CPUS, model: cpus()[0]?.model, node: process.version, platform: `${process.platform}/${process.arch}` },
+    command: `npm run bench -- ${args.join(' ')}`.trim(),
+    durationS: DURATION,
+  };
+  try {
+    const serverPort = await freePort();
+    const server = await startServer(f, await writeConfig(f, 'bench.yml', serverPort, join(dir, 'keys')), 1);
+    const kes = await adminClient(f, server.port);
+    await kes.createKey('bench-key');
+    kes.close();
+    const reference = await startReference(f);
+
+    if (ONLY.has('throughput')) {
+      log('throughput (server and reference on CPU 0, load generator on CPU 1):');
+      results.throughput = await throughput(f, server, reference);
+    }
+    if (ONLY.has('handshake')) {
+      log('full TLS handshakes (16 concurrent, client certificate, no resumption):');
+      results.handshakes = await handshakes(f, server, reference);
+    }
+    await stop(reference.child);
+    if (ONLY.has('memory')) {
+      log('memory:');
+      results.memory = await memory(f, server);
+    }
+    await stop(server.child);
+    if (ONLY.has('workers')) {
+      log('workers (unpinned):');
+      results.workers = await workers(f);
+    }
+    if (ONLY.has('growth')) {
+      log('cost growth:');
+      results.listing = await listing(f);
+      results.policies = await policies(f);
+      results.idleConnections = await idleConnections(f);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  if (results.throughput) process.stdout.write('\n' + table(results.throughput as Row[]) + '\n');
+  const h = results.handshakes as { server: number; reference: number } | undefined;
+  if (h) process.stdout.write(`\nfull handshakes/s: server ${Math.round(h.server)}, reference ${Math.round(h.reference)}, ratio ${(h.server / h.reference).toFixed(2)}\n`);
+  const outDir = join(ROOT, 'bench', 'results');
+  await mkdir(outDir, { recursive: true });
+  const file = join(outDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  await writeFile(file, JSON.stringify(results, null, 2) + '\n');
+  process.stdout.write(`\nresults: ${file}\n`);
+}
+
+await main();
