@@ -56,6 +56,11 @@ export class AuditLog {
     private readonly hub: EventHub<AuditEvent>,
   ) {}
 
+  /** Reports whether an event would go anywhere (the sink is on, or someone subscribed). */
+  get enabled(): boolean {
+    return (this.out !== null && this.threshold <= LOG_INFO) || this.hub.active;
+  }
+
   log(event: AuditEvent): void {
     if (this.out !== null && this.threshold <= LOG_INFO) this.out.write(auditEventText(event) + '\n');
     this.hub.publish(event);

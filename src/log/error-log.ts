@@ -30,7 +30,7 @@ export class ErrorLog {
 
   log(level: number, message: string, attrs: LogAttrs = []): void {
     const toOut = this.out !== null && level >= this.threshold;
-    const toHub = this.hub.size > 0 && level >= Math.min(this.threshold, LOG_INFO);
+    const toHub = this.hub.active && level >= Math.min(this.threshold, LOG_INFO);
     if (!toOut && !toHub) return;
     const line = formatRecord(Timestamp.now(), level, message, attrs);
     if (toOut) this.out!.write(line + '\n');

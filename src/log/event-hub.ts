@@ -19,7 +19,13 @@ export class EventHub<T> {
     return this.subscribers.size;
   }
 
+  /** Number of local subscribers. */
   get size(): number {
     return this.subscribers.size;
+  }
+
+  /** Reports whether a published event would reach anyone (worth building it). */
+  get active(): boolean {
+    return this.subscribers.size > 0;
   }
 }

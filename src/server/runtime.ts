@@ -16,6 +16,9 @@ export interface RuntimeOptions {
   workers?: number;
   /** Sums the metrics of all workers; default: this process's own. */
   metricsSnapshot?: (own: MetricsSnapshot) => Promise<MetricsSnapshot>;
+  /** Log event hubs (a cluster worker passes hubs that span the workers). */
+  errorHub?: EventHub<ErrorEvent>;
+  auditHub?: EventHub<AuditEvent>;
 }
 
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
@@ -27,8 +30,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     build: buildInfo(),
     startTime: Timestamp.now(),
     metrics,
-    errorHub: new EventHub<ErrorEvent>(),
-    auditHub: new EventHub<AuditEvent>(),
+    errorHub: options.errorHub ?? new EventHub<ErrorEvent>(),
+    auditHub: options.auditHub ?? new EventHub<AuditEvent>(),
     workers,
     threads: threadPool + workers,
     metricsSnapshot: () => (sum ? sum(metrics.data) : Promise.resolve(structuredClone(metrics.data))),

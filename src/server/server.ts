@@ -18,6 +18,8 @@ export interface StartOptions extends RuntimeOptions {
   address?: string;
   /** An existing runtime (metrics, log subscribers) to serve with. */
   runtime?: Runtime;
+  /** TLS session ticket keys (48 bytes), shared by the workers of a cluster so resumption works across them. */
+  ticketKeys?: Buffer;
 }
 
 /** Splits `host:port` (host an IP literal, `[v6]` or empty). */
@@ -59,6 +61,7 @@ export class KesServer {
       allowHTTP1: true,
       requestCert: true,
       rejectUnauthorized: false,
+      ...(options.ticketKeys && { ticketKeys: options.ticketKeys }),
     });
     const server = new KesServer(http, state, runtime);
     server.applyClientAuth(tls);

@@ -36,7 +36,7 @@ export function apiUrls(host: string, port: number): string[] {
 
 const isIdentity = (s: string) => /^[0-9a-f]{64}$/.test(s);
 
-export function banner(o: { config: ServerConfig; build: BuildInfo; host: string; port: number; color: boolean; dev?: DevSetup }): string {
+export function banner(o: { config: ServerConfig; build: BuildInfo; host: string; port: number; color: boolean; dev?: DevSetup; workers: number }): string {
   const { config, build, color } = o;
   const label = (s: string) => paint(color, s.padEnd(12), 'cyan');
   const urls = apiUrls(o.host, o.port);
@@ -49,6 +49,7 @@ export function banner(o: { config: ServerConfig; build: BuildInfo; host: string
     ...urls.map((u, i) => `${label(i === 0 ? 'API' : '')}· ${u}`),
     '',
     `${label('Admin')}${isIdentity(config.admin) ? config.admin : '<disabled>'}`,
+    `${label('Workers')}${o.workers} process${o.workers === 1 ? '' : 'es'}`,
     `${label('Logs')}error=stderr level=${config.log.error >= LOG_OFF ? 'off' : levelName(config.log.error)}`,
     `${label('')}audit=stdout level=${config.log.audit >= LOG_OFF ? 'off' : levelName(config.log.audit)}`,
   ];

@@ -4,13 +4,18 @@
  * certificates are re-read every 15 minutes.
  */
 import { rm } from 'node:fs/promises';
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import { UsageError } from '../flags.js';
-import type { Command, CommandContext } from '../command.js';
+import type { CliIo, Command, CommandContext } from '../command.js';
 import { useColor } from '../output.js';
 import { banner } from './server-banner.js';
 import { loadConfigFile } from '../../config/parse-config.js';
 import { KesServer } from '../../server/server.js';
-import { createDevSetup, DEV_ADDRESS } from '../../server/dev.js';
+import { createDevSetup, DEV_ADDRESS, type DevSetup } from '../../server/dev.js';
+import { runPrimary } from '../../server/cluster/primary.js';
+import { runWorker } from '../../server/cluster/worker.js';
+import { buildInfo } from '../../server/build-info.js';
 import { describeFailure } from '../../server/error-response.js';
 import type { ServerConfig } from '../../config/types.js';
 
@@ -43,26 +48,54 @@ export const serverCommand: Command = {
 async function runServer({ flags, args, io }: CommandContext): Promise<number> {
   if (args.length > 0) throw new UsageError(`unexpected argument '${args[0]}'`);
   for (const old of ['key', 'cert', 'auth'] as const) {
-    if (flags[old] !== undefined) io.stderr.write(`Warning: --${old} is deprecated and ignored; set it in the config file.\n`);
+    if (flags[old] !== undefined && !cluster.isWorker) io.stderr.write(`Warning: --${old} is deprecated and ignored; set it in the config file.\n`);
   }
   const configFile = flags.config as string | undefined;
   const addr = flags.addr as string | undefined;
   if (flags.dev && configFile) throw new UsageError('--dev and --config cannot be used together');
   if (!flags.dev && !configFile) throw new UsageError('no config file: use --config FILE, or --dev for a development server');
+  let workers = flags.workers === undefined ? availableParallelism() : Number(flags.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 1024) throw new UsageError(`invalid --workers '${String(flags.workers)}': a number from 1 to 1024`);
+
+  if (cluster.isWorker) {
+    const config = await loadConfigFile(configFile!, io.env);
+    return runWorker({ config, configFile, address: addr, workers, env: io.env, stdout: io.stdout, stderr: io.stderr });
+  }
 
   const dev = flags.dev ? await createDevSetup(addr ?? DEV_ADDRESS) : undefined;
   const config: ServerConfig = dev ? dev.config : await loadConfigFile(configFile!, io.env);
-  const server = await KesServer.start(config, { address: addr, stdout: io.stdout, stderr: io.stderr });
+  if (config.keystore.type === 'mem' && workers > 1) {
+    // The in-memory store lives in one process: more workers would not share keys.
+    if (flags.workers !== undefined) io.stderr.write('Warning: the in-memory key store needs a single worker: using --workers 1.\n');
+    workers = 1;
+  }
+  const color = useColor(io.stdout);
+  if (workers > 1) {
+    const build = buildInfo();
+    return runPrimary({
+      workers,
+      configFile,
+      env: io.env,
+      stdout: io.stdout,
+      stderr: io.stderr,
+      banner: (host, port) => banner({ config, build, host, port, color, workers }),
+    });
+  }
+  return runSingle(config, { configFile, addr, dev, io, color });
+}
+
+/** One server process: the whole server in this process. */
+async function runSingle(config: ServerConfig, o: { configFile?: string; addr?: string; dev?: DevSetup; io: CliIo; color: boolean }): Promise<number> {
+  const { configFile, dev, io } = o;
+  const server = await KesServer.start(config, { address: o.addr, stdout: io.stdout, stderr: io.stderr });
   const { host, port } = server.address;
-  io.stdout.write(banner({ config, build: server.runtime.build, host, port, color: useColor(io.stdout), dev }));
+  io.stdout.write(banner({ config, build: server.runtime.build, host, port, color: o.color, dev, workers: 1 }));
 
   return new Promise<number>((resolve) => {
-    let current = config;
     const reload = async () => {
       if (!configFile) return;
       try {
-        current = await loadConfigFile(configFile, io.env);
-        await server.reload(current);
+        await server.reload(await loadConfigFile(configFile, io.env));
         io.stderr.write(`=> Reloaded config file '${configFile}'\n`);
       } catch (err) {
         io.stderr.write(`Error: failed to reload config file '${configFile}': ${describeFailure(err)}\n`);

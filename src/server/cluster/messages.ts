@@ -1,0 +1,31 @@
+/** Messages between the primary process and the workers of a cluster (node:cluster IPC). */
+import type { MetricsSnapshot } from '../../metrics/metrics.js';
+
+export type LogKind = 'error' | 'audit';
+
+/** Primary → worker. */
+export type ToWorker =
+  | { type: 'init'; ticketKeys: string }
+  | { type: 'reload'; id: number }
+  | { type: 'shutdown' }
+  | { type: 'metrics-collect'; id: number }
+  | { type: 'metrics-result'; id: number; snapshot: MetricsSnapshot }
+  | { type: 'event'; kind: LogKind; event: unknown }
+  /** Whether subscribers exist in other workers (so local events must be forwarded). */
+  | { type: 'subscribers'; kind: LogKind; others: boolean };
+
+/** Worker → primary. */
+export type ToPrimary =
+  /** The worker listens for messages now: the primary answers with 'init'. */
+  | { type: 'hello' }
+  | { type: 'ready'; host: string; port: number }
+  | { type: 'failed'; message: string }
+  | { type: 'reloaded'; id: number; error?: string }
+  | { type: 'metrics-request'; id: number }
+  | { type: 'metrics-snapshot'; id: number; snapshot: MetricsSnapshot }
+  | { type: 'event'; kind: LogKind; event: unknown }
+  | { type: 'subscribers'; kind: LogKind; count: number };
+
+export function isMessage(value: unknown): value is { type: string } {
+  return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';
+}

@@ -1,0 +1,186 @@
+/**
+ * The primary process of `kes server --workers N`: forks the workers (they share the listening
+ * port through node:cluster), prints the banner once they listen, relays metrics and log events
+ * between them, forwards SIGHUP as a reload and SIGINT/SIGTERM as a graceful shutdown, and
+ * replaces a worker that dies.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { randomBytes } from 'node:crypto';
+import type { Writable } from 'node:stream';
+import { loadConfigFile } from '../../config/parse-config.js';
+import { addSnapshot, emptySnapshot, type MetricsSnapshot } from '../../metrics/metrics.js';
+import { describeFailure } from '../error-response.js';
+import { isMessage, type LogKind, type ToPrimary, type ToWorker } from './messages.js';
+
+export interface PrimaryOptions {
+  workers: number;
+  configFile?: string;
+  env: Record<string, string | undefined>;
+  stdout: Writable;
+  stderr: Writable;
+  /** Prints the banner for the address the workers listen on. */
+  banner: (host: string, port: number) => string;
+}
+
+const RESTART_WINDOW_MS = 60_000;
+const MAX_RESTARTS = 5;
+
+export function runPrimary(o: PrimaryOptions): Promise<number> {
+  const ticketKeys = randomBytes(48).toString('hex');
+  const subscribers: Record<LogKind, Map<number, number>> = { error: new Map(), audit: new Map() };
+  // A worker's metrics request: the id it used, the workers still to answer, the running sum.
+  const metricRequests = new Map<number, { from: Worker; replyId: number; waiting: Set<number>; sum: MetricsSnapshot; timer: NodeJS.Timeout }>();
+  const reloads = new Map<number, { waiting: Set<number>; errors: string[] }>();
+  const restarts: number[] = [];
+  let nextId = 1;
+  let started = false;
+  let stopping = false;
+
+  const live = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
+  const send = (w: Worker, m: ToWorker) => {
+    if (w.isConnected()) w.send(m);
+  };
+
+  return new Promise<number>((resolve) => {
+    let ready = 0;
+
+    const finish = (code: number) => {
+      process.off('SIGHUP', onHup);
+      process.off('SIGINT', onStop);
+      process.off('SIGTERM', onStop);
+      resolve(code);
+    };
+
+    const shutdown = (code: number) => {
+      if (stopping) return;
+      stopping = true;
+      const workers = live();
+      const force = setTimeout(() => workers.forEach((w) => w.process.kill('SIGKILL')), 5000);
+      let left = workers.length;
+      if (left === 0) {
+        clearTimeout(force);
+        return finish(code);
+      }
+      for (const w of workers) {
+        w.once('exit', () => {
+          if (--left === 0) {
+            clearTimeout(force);
+            finish(code);
+          }
+        });
+        send(w, { type: 'shutdown' });
+      }
+    };
+
+    const updateSubscribers = (kind: LogKind) => {
+      const counts = subscribers[kind];
+      const total = [...counts.values()].reduce((a, b) => a + b, 0);
+      for (const w of live()) send(w, { type: 'subscribers', kind, others: total - (counts.get(w.id) ?? 0) > 0 });
+    };
+
+    const finishMetrics = (id: number) => {
+      const r = metricRequests.get(id);
+      if (!r) return;
+      clearTimeout(r.timer);
+      metricRequests.delete(id);
+      send(r.from, { type: 'metrics-result', id: r.replyId, snapshot: r.sum });
+    };
+
+    const onMessage = (w: Worker, m: unknown) => {
+      if (!isMessage(m)) return;
+      const msg = m as ToPrimary;
+      switch (msg.type) {
+        case 'hello':
+          return send(w, { type: 'init', ticketKeys });
+        case 'ready':
+          if (started) o.stderr.write(`=> Worker ${w.process.pid} is serving\n`);
+          else if (++ready === o.workers) {
+            started = true;
+            o.stdout.write(o.banner(msg.host, msg.port));
+          }
+          return;
+        case 'failed':
+          o.stderr.write(`Error: ${msg.message}\n`);
+          return shutdown(1);
+        case 'metrics-request': {
+          const workers = live();
+          const id = nextId++;
+          const timer = setTimeout(() => finishMetrics(id), 2000);
+          metricRequests.set(id, { from: w, replyId: msg.id, waiting: new Set(workers.map((x) => x.id)), sum: emptySnapshot(), timer });
+          for (const x of workers) send(x, { type: 'metrics-collect', id });
+          return;
+        }
+        case 'metrics-snapshot': {
+          const r = metricRequests.get(msg.id);
+          if (!r) return;
+          addSnapshot(r.sum, msg.snapshot);
+          r.waiting.delete(w.id);
+          if (r.waiting.size === 0) finishMetrics(msg.id);
+          return;
+        }
+        case 'event':
+          for (const x of live()) if (x.id !== w.id && (subscribers[msg.kind].get(x.id) ?? 0) > 0) send(x, { type: 'event', kind: msg.kind, event: msg.event });
+          return;
+        case 'subscribers':
+          subscribers[msg.kind].set(w.id, msg.count);
+          return updateSubscribers(msg.kind);
+        case 'reloaded': {
+          const r = reloads.get(msg.id);
+          if (!r) return;
+          if (msg.error) r.errors.push(msg.error);
+          r.waiting.delete(w.id);
+          if (r.waiting.size === 0) {
+            reloads.delete(msg.id);
+            if (r.errors.length === 0) o.stderr.write(`=> Reloaded config file '${o.configFile}'\n`);
+            else o.stderr.write(`Error: failed to reload config file '${o.configFile}': ${r.errors[0]}\n`);
+          }
+          return;
+        }
+      }
+    };
+
+    const fork = () => {
+      const w = cluster.fork();
+      w.on('message', (m) => onMessage(w, m));
+      w.on('exit', (code, signal) => {
+        for (const kind of ['error', 'audit'] as const) {
+          subscribers[kind].delete(w.id);
+          updateSubscribers(kind);
+        }
+        if (stopping) return;
+        if (!started) return shutdown(1);
+        const now = Date.now();
+        restarts.push(now);
+        while (restarts.length && restarts[0]! < now - RESTART_WINDOW_MS) restarts.shift();
+        if (restarts.length > MAX_RESTARTS) {
+          o.stderr.write(`Error: workers keep exiting (${MAX_RESTARTS} restarts within a minute): stopping the server\n`);
+          return shutdown(1);
+        }
+        o.stderr.write(`Error: worker ${w.process.pid} exited (${signal ?? `code ${code}`}); starting a new one\n`);
+        fork();
+      });
+    };
+
+    const onHup = () => {
+      if (!o.configFile || stopping) return;
+      const file = o.configFile;
+      loadConfigFile(file, o.env).then(
+        () => {
+          const workers = live();
+          const id = nextId++;
+          reloads.set(id, { waiting: new Set(workers.map((w) => w.id)), errors: [] });
+          for (const w of workers) send(w, { type: 'reload', id });
+        },
+        (err) => o.stderr.write(`Error: failed to reload config file '${file}': ${describeFailure(err)}\n`),
+      );
+    };
+    const onStop = () => {
+      if (!stopping) o.stdout.write('\n=> Stopping server... Goodbye.\n');
+      shutdown(0);
+    };
+    process.on('SIGHUP', onHup);
+    process.on('SIGINT', onStop);
+    process.on('SIGTERM', onStop);
+    for (let i = 0; i < o.workers; i++) fork();
+  });
+}
