@@ -1,5 +1,6 @@
 /** Per-key HMAC keys (kes-spec §8.6): HMAC-SHA-256 with a 32-byte key. */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { randomBytes } from './random.js';
 import { KEY_SIZE, type RandomSource } from './secret-key.js';
 
 /** Protobuf enum value of the only hash function, SHA256. */

@@ -5,7 +5,8 @@
  * HMAC-SHA-256(key, iv) for AES256 keys (then AES-256-GCM), HChaCha20(key, iv) for ChaCha20
  * keys (then IETF ChaCha20-Poly1305). The AEAD nonce is a separate random 12 bytes.
  */
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
+import { randomBytes } from './random.js';
 import { KesError } from '../api/errors.js';
 import { hchacha20 } from './hchacha20.js';
 import { type KeyType } from './key-type.js';

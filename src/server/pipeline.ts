@@ -55,9 +55,9 @@ function redirect(req: HttpRequest, res: HttpResponse, location: string): void {
 
 /** One request/response exchange on a matched route. */
 class Exchange {
-  private readonly received = Timestamp.now();
   private readonly started = process.hrtime.bigint();
-  private readonly abort = new AbortController();
+  // Created on first use: most requests never need a signal, and aborting costs a DOMException.
+  private controller: AbortController | undefined;
   private caller: Caller;
   private status = 0;
   private finished = false;
@@ -82,7 +82,7 @@ class Exchange {
     const { route } = this;
     if (route.metered) this.state.runtime.metrics.requestStarted();
     this.res.once('close', () => {
-      this.abort.abort();
+      this.controller?.abort();
       this.complete();
     });
     try {
@@ -108,8 +108,13 @@ class Exchange {
     }
   }
 
+  private get signal(): AbortSignal {
+    return (this.controller ??= new AbortController()).signal;
+  }
+
   private context(): RequestContext {
     const { req, route } = this;
+    const exchange = this;
     return {
       state: this.state,
       route,
@@ -119,7 +124,9 @@ class Exchange {
       identity: this.caller.identity,
       ip: this.caller.ip,
       headers: req.headers,
-      signal: this.abort.signal,
+      get signal() {
+        return exchange.signal;
+      },
       body: () => readBody(req, route.maxBody),
       hasBody: () => hasBody(req),
     };
@@ -138,16 +145,16 @@ class Exchange {
     this.audit(); // a stream's audit event is its subscription
     const res = this.res;
     const writer: StreamWriter = {
-      write: (chunk) => !this.abort.signal.aborted && res.write(chunk),
-      drained: () => (this.abort.signal.aborted ? Promise.resolve() : Promise.race([once(res, 'drain'), once(this.abort.signal, 'abort')]).then(() => undefined)),
+      write: (chunk) => !this.signal.aborted && res.write(chunk),
+      drained: () => (this.signal.aborted ? Promise.resolve() : Promise.race([once(res, 'drain'), once(this.signal, 'abort')]).then(() => undefined)),
       get buffered() {
         return res.writableLength;
       },
-      signal: this.abort.signal,
+      signal: this.signal,
     };
     try {
       await write(writer);
-      if (!this.abort.signal.aborted) res.end();
+      if (!this.signal.aborted) res.end();
     } catch (err) {
       if (err instanceof StreamAbort) this.state.errorLog.debug(err.message, this.attrs());
       else this.state.errorLog.error(`response stream failed: ${describeFailure(err)}`, this.attrs());
@@ -179,11 +186,11 @@ class Exchange {
     if (!isHttp2(this.req)) headers.connection = 'close';
     this.res.writeHead(503, headers);
     this.res.end(body);
-    this.abort.abort();
+    this.controller?.abort();
   }
 
   private destroy(): void {
-    this.abort.abort();
+    this.controller?.abort();
     if (isHttp2(this.req)) this.req.stream.close();
     else this.req.socket.destroy();
   }
@@ -201,8 +208,9 @@ class Exchange {
   private audit(): void {
     if (this.audited || this.route.auth === 'none') return;
     this.audited = true;
+    if (!this.state.auditLog.enabled) return;
     this.state.auditLog.log({
-      time: this.received,
+      time: Timestamp.fromHrtime(this.started),
       message: this.auditMessage ?? 'api request',
       method: this.req.method ?? '',
       path: this.path,
@@ -229,14 +237,36 @@ function unreadBodyIsLarge(req: HttpRequest): boolean {
 }
 
 /** Reads the request body, at most limit bytes. @throws KesError 413 beyond the limit */
-async function readBody(req: HttpRequest, limit: number): Promise<Buffer> {
-  if (limit <= 0) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new KesError('KES_ERR_BODY_TOO_LARGE');
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
+function readBody(req: HttpRequest, limit: number): Promise<Buffer> {
+  if (limit <= 0) return Promise.resolve(Buffer.alloc(0));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        req.pause();
+        reject(new KesError('KES_ERR_BODY_TOO_LARGE'));
+      } else {
+        chunks.push(chunk);
+      }
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
 }

@@ -44,6 +44,7 @@ export class Router<R extends { path: string }> {
  * rooted, and keeps a trailing slash.
  */
 export function cleanPath(p: string): string {
+  if (p.startsWith('/') && !p.includes('//') && !p.includes('/.')) return p;
   if (p === '') return '/';
   const parts: string[] = [];
   for (const seg of p.split('/')) {

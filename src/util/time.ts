@@ -47,6 +47,12 @@ export class Timestamp {
     return new Timestamp(seconds + carry, Number(rest));
   }
 
+  /** The wall-clock time of a `process.hrtime.bigint()` reading. */
+  static fromHrtime(hrtime: bigint): Timestamp {
+    const ns = wallBase + hrtime;
+    return new Timestamp(ns / NANOS_PER_SECOND, Number(ns % NANOS_PER_SECOND));
+  }
+
   static fromDate(date: Date): Timestamp {
     const ms = BigInt(date.getTime());
     const seconds = ms >= 0n ? ms / 1000n : -((-ms + 999n) / 1000n);

@@ -1,5 +1,5 @@
 /** Key endpoints (kes-spec §6.6–§6.14, §7.1 bulk decrypt). */
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../../crypto/random.js';
 import { KesError } from '../../api/errors.js';
 import { SecretKey } from '../../crypto/secret-key.js';
 import { HmacKey } from '../../crypto/hmac-key.js';
