@@ -55,18 +55,32 @@ export interface LogConfig {
   audit: number;
 }
 
+/**
+ * `keystore.vault` (kes-spec §9.3, §13.2). Exactly one of token, approle and kubernetes is
+ * set. Namespaces: '' or absent = root; `/` in an auth section = root regardless of the
+ * store's namespace.
+ */
 export interface VaultConfig {
   type: 'vault';
+  /** `http(s)://host:port` of Vault or OpenBao. */
   endpoint: string;
+  /** Mount path of the KV engine (default `kv`). */
   engine: string;
   version: 'v1' | 'v2';
   namespace?: string;
+  /** Folder of the keys inside the engine. */
   prefix?: string;
   transit?: { engine: string; key: string };
+  /** A static token (`token:`): used as given, renewed when renewable, never replaced. */
+  token?: string;
   approle?: { namespace?: string; engine: string; id: string; secret: string };
+  /** A jwt containing `/` is the path of the service account token file, read at each login. */
   kubernetes?: { namespace?: string; engine: string; role: string; jwt: string };
   tls?: { keyFile?: string; certFile?: string; caPath?: string };
+  /** Interval of the background health check (`status.ping`, default 15 s). */
   statusPingMs: number;
+  /** Deadline of one Vault request (`timeout`); the store's default (10 s) when absent. */
+  timeoutMs?: number;
 }
 
 export interface AwsSecretsManagerConfig {

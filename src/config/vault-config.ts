@@ -9,9 +9,10 @@ import type { VaultConfig } from './types.js';
 export const DEFAULT_VAULT_PING_MS = 15_000;
 
 /**
- * Reads `keystore.vault`. `endpoint` is required, and exactly one of `approle` (id + secret)
- * or `kubernetes` (jwt). A JWT containing `/` is a file path that must be readable now
- * (relative to baseDir); the config keeps the path.
+ * Reads `keystore.vault`. `endpoint` is required, and exactly one of `token` (a static token),
+ * `approle` (id + secret) or `kubernetes` (jwt). A JWT containing `/` is a file path that must
+ * be readable now (relative to baseDir); the config keeps the path. `timeout` bounds each
+ * request to Vault (0 or absent: the store's default).
  */
 export function readVaultConfig(vault: ConfigNode, baseDir: string): VaultConfig {
   const endpoint = vault.required('endpoint');
@@ -20,9 +21,11 @@ export function readVaultConfig(vault: ConfigNode, baseDir: string): VaultConfig
 
   const approle = vault.section('approle');
   const kubernetes = vault.section('kubernetes');
-  if (approle.isNull === kubernetes.isNull) {
-    vault.fail(approle.isNull ? 'either approle or kubernetes authentication is required' : 'approle and kubernetes are mutually exclusive: specify only one');
-  }
+  const token = vault.has('token') ? vault.at('token') : undefined;
+  const methods = [token && 'token', !approle.isNull && 'approle', !kubernetes.isNull && 'kubernetes'].filter(Boolean);
+  if (methods.length === 0) vault.fail('either approle or kubernetes authentication (or a static token) is required');
+  if (methods.length > 1) vault.fail(`${methods.join(' and ')} are mutually exclusive: specify only one authentication method`);
+  if (token && token.text() === '') token.fail('must not be empty');
 
   const config: VaultConfig = compact({
     type: 'vault' as const,
@@ -32,10 +35,12 @@ export function readVaultConfig(vault: ConfigNode, baseDir: string): VaultConfig
     namespace: vault.optional('namespace'),
     prefix: vault.optional('prefix'),
     transit: readTransit(vault.section('transit')),
+    token: token?.text(),
     approle: approle.isNull ? undefined : readAppRole(approle),
     kubernetes: kubernetes.isNull ? undefined : readKubernetes(kubernetes, baseDir),
     tls: readClientTls(vault),
     statusPingMs: vault.section('status').duration('ping') || DEFAULT_VAULT_PING_MS,
+    timeoutMs: vault.duration('timeout') || undefined,
   });
   return config;
 }
