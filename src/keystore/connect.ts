@@ -3,6 +3,10 @@ import type { KeyStoreConfig } from '../config/types.js';
 import type { KeyStore } from './keystore.js';
 import { MemKeyStore } from './memory.js';
 import { FsKeyStore } from './fs/fs.js';
+import { VaultKeyStore } from './vault/vault.js';
+import { AwsSecretsManagerKeyStore } from './aws/secrets-manager.js';
+import { PostgresKeyStore } from './postgres/postgres.js';
+import { EtcdKeyStore } from './etcd/etcd.js';
 
 /** Thrown for a key store section this version cannot connect to. */
 export class UnsupportedKeyStoreError extends Error {
@@ -19,6 +23,14 @@ export async function connectKeyStore(config: KeyStoreConfig): Promise<KeyStore>
       return new MemKeyStore();
     case 'fs':
       return FsKeyStore.open(config.path);
+    case 'vault':
+      return VaultKeyStore.connect(config);
+    case 'aws':
+      return AwsSecretsManagerKeyStore.connect(config);
+    case 'postgres':
+      return PostgresKeyStore.connect(config);
+    case 'etcd':
+      return EtcdKeyStore.connect(config);
     default:
       throw new UnsupportedKeyStoreError(`keystore '${config.type}' is not supported by this version`);
   }

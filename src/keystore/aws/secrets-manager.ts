@@ -1,0 +1,247 @@
+/**
+ * The AWS Secrets Manager key store (kes-spec §9.3 `keystore.aws.secretsmanager`): one secret
+ * per key, named after the key, holding the stored entry.
+ *
+ * Compatible with KES in both directions: entries are written as `SecretString` (the entries the
+ * server writes are ASCII), read from `SecretString`, else from `SecretBinary`. Bytes that are not
+ * valid UTF-8 are written as `SecretBinary`, so any value round-trips.
+ *
+ * - create: `CreateSecret` (atomic and create-only in the service); `ResourceExistsException` →
+ *   KES_ERR_KEY_EXISTS. A name whose secret is still scheduled for deletion is retried for
+ *   `pendingDeletionWaitMs` (forced deletion is asynchronous), then fails with a clear error: a
+ *   secret someone deleted with a recovery window is never purged or restored implicitly.
+ * - get: `GetSecretValue`; a missing secret or one scheduled for deletion is KES_ERR_KEY_NOT_FOUND.
+ * - delete: `GetSecretValue` to learn whether the key exists (forced deletion of a missing secret
+ *   succeeds silently in the service), then `DeleteSecret` without recovery window.
+ * - list: every `ListSecrets` page (with the `name` filter), then sorted; see {@link list}.
+ * - status: a plain GET to the endpoint; any HTTP answer means reachable.
+ *
+ * The AWS SDK is loaded with a dynamic import when a store connects, never otherwise. Every call
+ * to the service, the SDK's retries included, is bounded by `timeoutMs`; a call without an
+ * answer fails with KeyStoreUnreachableError.
+ */
+import type { SecretsManagerClient, SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
+import { KesError } from '../../api/errors.js';
+import type { AwsSecretsManagerConfig } from '../../config/types.js';
+import { compareNames, KeyStoreUnreachableError, type KeyStore, type KeyStoreState } from '../keystore.js';
+import { probeEndpoint } from './endpoint-probe.js';
+import { isNetworkError, serviceErrorMessage, serviceErrorName } from './errors.js';
+
+type Sdk = typeof import('@aws-sdk/client-secrets-manager');
+
+/** Tuning of the store; the defaults suit production. */
+export interface AwsSecretsManagerOptions {
+  /** Bound of every call to the service, SDK retries included, and of the status GET (default 10 s). */
+  timeoutMs?: number;
+  /** Attempts per call, the first included, in the SDK's standard retry mode (default 3). */
+  maxAttempts?: number;
+  /** Secrets per `ListSecrets` page, 1…100 (default 100). */
+  pageSize?: number;
+  /** How long create retries while a secret of the same name is still being deleted (default 5 s). */
+  pendingDeletionWaitMs?: number;
+}
+
+/** Secret names the service accepts: 1…512 ASCII letters, digits and `/_+=.@-`. */
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+
+/** Reports whether the service can hold a secret of this name. */
+export function isValidSecretName(name: string): boolean {
+  return SECRET_NAME.test(name);
+}
+
+/**
+ * A key store on AWS Secrets Manager; open it with {@link AwsSecretsManagerKeyStore.connect}.
+ * @example
+ * const store = await AwsSecretsManagerKeyStore.connect({ type: 'aws', endpoint: 'secretsmanager.us-east-2.amazonaws.com', region: 'us-east-2' });
+ */
+export class AwsSecretsManagerKeyStore implements KeyStore {
+  private readonly timeoutMs: number;
+  private readonly pageSize: number;
+  private readonly pendingDeletionWaitMs: number;
+
+  private constructor(
+    private readonly sdk: Sdk,
+    private readonly client: SecretsManagerClient,
+    /** The service endpoint, with scheme. */
+    readonly endpoint: URL,
+    private readonly kmsKey: string | undefined,
+    options: AwsSecretsManagerOptions,
+  ) {
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.pageSize = Math.min(100, Math.max(1, options.pageSize ?? 100));
+    this.pendingDeletionWaitMs = options.pendingDeletionWaitMs ?? 5_000;
+  }
+
+  /**
+   * Loads the AWS SDK, creates a client and checks that the endpoint answers.
+   *
+   * Credentials: static ones when any of access key, secret key or session token is set, else
+   * the SDK's default provider chain (environment, shared files, SSO, container and instance
+   * roles). An endpoint without scheme means `https://`.
+   * @throws KeyStoreUnreachableError when the endpoint does not answer
+   * @throws Error when the endpoint is not a URL
+   */
+  static async connect(config: AwsSecretsManagerConfig, options: AwsSecretsManagerOptions = {}): Promise<AwsSecretsManagerKeyStore> {
+    const endpoint = endpointUrl(config.endpoint);
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const sdk = await import('@aws-sdk/client-secrets-manager');
+    const clientConfig: SecretsManagerClientConfig = {
+      region: config.region,
+      endpoint: endpoint.href,
+      maxAttempts: options.maxAttempts ?? 3,
+      requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs },
+    };
+    const c = config.credentials;
+    if (c && (c.accessKey || c.secretKey || c.sessionToken)) {
+      clientConfig.credentials = { accessKeyId: c.accessKey ?? '', secretAccessKey: c.secretKey ?? '', ...(c.sessionToken ? { sessionToken: c.sessionToken } : {}) };
+    }
+    const store = new AwsSecretsManagerKeyStore(sdk, new sdk.SecretsManagerClient(clientConfig), endpoint, config.kmsKey || undefined, options);
+    try {
+      await store.status();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    return store;
+  }
+
+  async status(): Promise<KeyStoreState> {
+    return { latencyMs: await probeEndpoint(this.endpoint, this.timeoutMs, 'aws') };
+  }
+
+  async create(name: string, value: Uint8Array): Promise<void> {
+    const what = `failed to create '${name}'`;
+    if (!isValidSecretName(name)) throw new Error(`aws: ${what}: not a valid secret name`);
+    const input = { Name: name, ...secretValue(value), ...(this.kmsKey ? { KmsKeyId: this.kmsKey } : {}) };
+    const deadline = Date.now() + this.pendingDeletionWaitMs;
+    for (let delay = 100; ; delay = Math.min(2 * delay, 1_000)) {
+      try {
+        await this.send(what, (signal) => this.client.send(new this.sdk.CreateSecretCommand(input), { abortSignal: signal }));
+        return;
+      } catch (err) {
+        const type = serviceErrorName(err);
+        if (type === 'ResourceExistsException') throw new KesError('KES_ERR_KEY_EXISTS');
+        if (type !== 'InvalidRequestException') throw this.failure(what, err);
+        // The name belongs to a secret scheduled for deletion: wait for a forced deletion to end.
+        if (Date.now() + delay > deadline) {
+          throw new Error(
+            `aws: ${what}: a secret with this name is scheduled for deletion; restore it or delete it without recovery window to reuse the name (${serviceErrorMessage(err)})`,
+          );
+        }
+        await sleep(delay);
+      }
+    }
+  }
+
+  async get(name: string): Promise<Uint8Array> {
+    const what = `failed to get '${name}'`;
+    if (!isValidSecretName(name)) throw new KesError('KES_ERR_KEY_NOT_FOUND');
+    let out: { SecretString?: string; SecretBinary?: Uint8Array };
+    try {
+      out = await this.send(what, (signal) => this.client.send(new this.sdk.GetSecretValueCommand({ SecretId: name }), { abortSignal: signal }));
+    } catch (err) {
+      // InvalidRequestException: the secret is scheduled for deletion, i.e. gone for KES.
+      const type = serviceErrorName(err);
+      if (type === 'ResourceNotFoundException' || type === 'InvalidRequestException') throw new KesError('KES_ERR_KEY_NOT_FOUND');
+      throw this.failure(what, err);
+    }
+    if (out.SecretString !== undefined) return Buffer.from(out.SecretString, 'utf8');
+    if (out.SecretBinary !== undefined) return Buffer.from(out.SecretBinary);
+    throw new Error(`aws: ${what}: the secret has neither SecretString nor SecretBinary`);
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.get(name); // KES_ERR_KEY_NOT_FOUND when there is nothing to delete
+    const what = `failed to delete '${name}'`;
+    try {
+      await this.send(what, (signal) => this.client.send(new this.sdk.DeleteSecretCommand({ SecretId: name, ForceDeleteWithoutRecovery: true }), { abortSignal: signal }));
+    } catch (err) {
+      if (serviceErrorName(err) === 'ResourceNotFoundException') throw new KesError('KES_ERR_KEY_NOT_FOUND');
+      throw this.failure(what, err);
+    }
+  }
+
+  /**
+   * The names starting with prefix, in byte order.
+   *
+   * `ListSecrets` returns secrets by creation date, not by name, so no page can be produced
+   * before the last one is read: the names matching prefix are collected (the service's `name`
+   * filter narrows the pages, and each name is checked here again), then sorted and produced.
+   * Memory is therefore bounded by the number of matching names, not by a page. Secrets scheduled
+   * for deletion are not listed.
+   */
+  async *list(prefix: string): AsyncIterable<string> {
+    // A prefix with a character no secret name may hold matches nothing.
+    if (prefix !== '' && !/^[A-Za-z0-9/_+=.@-]{1,512}$/.test(prefix)) return;
+    const what = `failed to list '${prefix}'`;
+    const names = new Set<string>();
+    let token: string | undefined;
+    do {
+      const input = { MaxResults: this.pageSize, ...(token ? { NextToken: token } : {}), ...(prefix ? { Filters: [{ Key: 'name' as const, Values: [prefix] }] } : {}) };
+      let page: { SecretList?: { Name?: string; DeletedDate?: Date }[]; NextToken?: string };
+      try {
+        page = await this.send(what, (signal) => this.client.send(new this.sdk.ListSecretsCommand(input), { abortSignal: signal }));
+      } catch (err) {
+        throw this.failure(what, err);
+      }
+      for (const s of page.SecretList ?? []) {
+        if (s.Name !== undefined && s.DeletedDate === undefined && s.Name.startsWith(prefix)) names.add(s.Name);
+      }
+      token = page.NextToken;
+    } while (token);
+    yield* [...names].sort(compareNames);
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+
+  /** Runs one SDK call, aborted and failed with KeyStoreUnreachableError after timeoutMs. */
+  private async send<T>(what: string, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(new KeyStoreUnreachableError(`aws: ${what}: no answer within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+    });
+    try {
+      return await Promise.race([call(controller.signal), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The error of a failed call: unreachable without an HTTP answer, a plain Error otherwise. */
+  private failure(what: string, err: unknown): Error {
+    if (err instanceof KeyStoreUnreachableError) return err;
+    if (isNetworkError(err)) return new KeyStoreUnreachableError(`aws: ${what}: service not reachable: ${(err as Error).message}`);
+    return new Error(`aws: ${what}: ${serviceErrorMessage(err)}`);
+  }
+}
+
+/**
+ * The endpoint as a URL; `https://` is assumed when it has no scheme, as in KES configs
+ * (`endpoint: secretsmanager.us-east-2.amazonaws.com`).
+ * @throws Error when it is not a valid URL
+ */
+export function endpointUrl(endpoint: string): URL {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint) ? endpoint : `https://${endpoint}`;
+  try {
+    return new URL(withScheme);
+  } catch {
+    throw new Error(`aws: endpoint '${endpoint}' is not a valid URL`);
+  }
+}
+
+/** SecretString for valid UTF-8 (every entry the server writes), else SecretBinary. */
+function secretValue(value: Uint8Array): { SecretString: string } | { SecretBinary: Uint8Array } {
+  const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  const text = bytes.toString('utf8');
+  return Buffer.byteLength(text) === bytes.length && Buffer.from(text, 'utf8').equals(bytes) ? { SecretString: text } : { SecretBinary: Uint8Array.from(bytes) };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
