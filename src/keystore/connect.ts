@@ -3,10 +3,6 @@ import type { KeyStoreConfig } from '../config/types.js';
 import type { KeyStore } from './keystore.js';
 import { MemKeyStore } from './memory.js';
 import { FsKeyStore } from './fs/fs.js';
-import { VaultKeyStore } from './vault/vault.js';
-import { AwsSecretsManagerKeyStore } from './aws/secrets-manager.js';
-import { PostgresKeyStore } from './postgres/postgres.js';
-import { EtcdKeyStore } from './etcd/etcd.js';
 
 /** Thrown for a key store section this version cannot connect to. */
 export class UnsupportedKeyStoreError extends Error {
@@ -14,7 +10,8 @@ export class UnsupportedKeyStoreError extends Error {
 }
 
 /**
- * Connects to the configured key store.
+ * Connects to the configured key store. Backends are loaded only when configured: their client
+ * libraries (gRPC for etcd, the AWS SDK, pg) would otherwise slow every `kes` command's start.
  * @throws UnsupportedKeyStoreError for backends this version does not implement
  */
 export async function connectKeyStore(config: KeyStoreConfig): Promise<KeyStore> {
@@ -24,13 +21,13 @@ export async function connectKeyStore(config: KeyStoreConfig): Promise<KeyStore>
     case 'fs':
       return FsKeyStore.open(config.path);
     case 'vault':
-      return VaultKeyStore.connect(config);
+      return (await import('./vault/vault.js')).VaultKeyStore.connect(config);
     case 'aws':
-      return AwsSecretsManagerKeyStore.connect(config);
+      return (await import('./aws/secrets-manager.js')).AwsSecretsManagerKeyStore.connect(config);
     case 'postgres':
-      return PostgresKeyStore.connect(config);
+      return (await import('./postgres/postgres.js')).PostgresKeyStore.connect(config);
     case 'etcd':
-      return EtcdKeyStore.connect(config);
+      return (await import('./etcd/etcd.js')).EtcdKeyStore.connect(config);
     default:
       throw new UnsupportedKeyStoreError(`keystore '${config.type}' is not supported by this version`);
   }
