@@ -67,3 +67,5 @@ const server = createServer({ cert: readFileSync(certFile!), key: readFileSync(k
 });
 server.keepAliveTimeout = 90_000;
 server.listen(Number(port), '127.0.0.1', () => process.stdout.write('ready\n'));
+process.on('SIGINT', () => process.exit(0));
+process.on('SIGTERM', () => process.exit(0));

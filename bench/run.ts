@@ -76,6 +76,10 @@ interface Row {
 
 async function throughput(f: Fixtures, server: Target, reference: Target): Promise<Row[]> {
   const rows: Row[] = [];
+  // Warm-up (discarded): let both JITs compile the hot paths before anything is measured.
+  for (const op of OPS) {
+    for (const t of [server, reference]) await load<HttpResult>({ mode: 'http', port: t.port, op, connections: 16, durationS: 2, cert: f.cert, key: f.key, keyName: 'bench-key' });
+  }
   for (const connections of CONNECTIONS) {
     for (const op of OPS) {
       const runs: Record<string, HttpResult[]> = { server: [], reference: [] };

@@ -81,11 +81,18 @@ export class KeyCache {
    * @throws KesError KES_ERR_KEY_NOT_FOUND; store errors; KeyVersionError for corrupt entries.
    */
   async get(name: string): Promise<KeyVersion> {
+    return this.peek(name) ?? this.load(name);
+  }
+
+  /** The cached version of name (marked used), or undefined: the synchronous fast path of get. */
+  peek(name: string): KeyVersion | undefined {
     const entry = this.entries.get(name);
-    if (entry) {
-      entry.used = true;
-      return entry.version;
-    }
+    if (!entry) return undefined;
+    entry.used = true;
+    return entry.version;
+  }
+
+  private async load(name: string): Promise<KeyVersion> {
     const pending = this.fetches.get(name);
     if (pending) return pending.promise;
 

@@ -13,7 +13,8 @@ import type { ServerState } from './state.js';
 import type { Reply, StreamWriter } from './reply.js';
 import { StreamAbort } from './reply.js';
 import { errorResponse, errorBody, describeFailure } from './error-response.js';
-import { authenticate, type Caller } from './auth.js';
+import { authenticate } from './auth.js';
+import { deadlines } from './deadlines.js';
 import { connectionOf } from './connection.js';
 import type { ServerResponse } from 'node:http';
 import { decodePath, hasBody, isHttp2, responseOf, type HttpRequest, type HttpResponse } from './http.js';
@@ -53,29 +54,38 @@ function redirect(req: HttpRequest, res: HttpResponse, location: string): void {
   responseOf(res).end(req.method === 'HEAD' ? '' : body);
 }
 
-/** One request/response exchange on a matched route. */
-class Exchange {
+/**
+ * One request/response exchange on a matched route. It is also the handler's RequestContext, so
+ * a request allocates one object for both.
+ */
+class Exchange implements RequestContext {
   private readonly started = process.hrtime.bigint();
   // Created on first use: most requests never need a signal, and aborting costs a DOMException.
   private controller: AbortController | undefined;
-  private caller: Caller;
   private status = 0;
   private finished = false;
-  private auditMessage: string | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private audited = false;
   private readonly res: ServerResponse;
+  readonly method: string;
+  readonly headers: HttpRequest['headers'];
+  identity: string;
+  ip: string;
+  auditMessage: string | undefined;
+  deadline = Infinity;
 
   constructor(
-    private readonly state: ServerState,
+    readonly state: ServerState,
     private readonly req: HttpRequest,
     res: HttpResponse,
-    private readonly route: Route,
-    private readonly path: string,
-    private readonly resource: string,
+    readonly route: Route,
+    readonly path: string,
+    readonly resource: string,
   ) {
     this.res = responseOf(res);
-    const conn = connectionOf(req.socket);
-    this.caller = { identity: conn?.identity ?? '', ip: req.socket.remoteAddress ?? '' };
+    this.method = req.method ?? '';
+    this.headers = req.headers;
+    this.identity = connectionOf(req.socket)?.identity ?? '';
+    this.ip = req.socket.remoteAddress ?? '';
   }
 
   async run(): Promise<void> {
@@ -86,50 +96,37 @@ class Exchange {
       this.complete();
     });
     try {
-      if (this.req.method !== route.method && !(this.req.method === 'POST' && route.method === 'PUT')) {
-        this.sendError(new KesError('KES_ERR_METHOD_NOT_ALLOWED', `received method '${this.req.method}' expected '${route.method}'`), { accept: route.method });
+      if (this.method !== route.method && !(this.method === 'POST' && route.method === 'PUT')) {
+        this.sendError(new KesError('KES_ERR_METHOD_NOT_ALLOWED', `received method '${this.method}' expected '${route.method}'`), { accept: route.method });
         return;
       }
-      const declared = Number(this.req.headers['content-length'] ?? 0);
+      const declared = Number(this.headers['content-length'] ?? 0);
       if (route.maxBody > 0 && declared > route.maxBody) throw new KesError('KES_ERR_BODY_TOO_LARGE');
       if (route.timeoutMs > 0) {
-        this.timer = setTimeout(() => this.timeout(), route.timeoutMs);
-        this.timer.unref();
+        this.deadline = performance.now() + route.timeoutMs;
+        deadlines.add(this);
       }
-      this.caller = authenticate(this.state, route, this.path, this.caller, this.req.rawHeaders);
-      const ctx = this.context();
-      const reply = await route.handler(ctx);
-      this.auditMessage = ctx.auditMessage;
-      await this.reply(reply);
+      const caller = authenticate(this.state, route, this.path, this, this.req.rawHeaders);
+      this.identity = caller.identity;
+      this.ip = caller.ip;
+      await this.reply(await route.handler(this));
     } catch (err) {
       this.sendError(err);
     } finally {
-      clearTimeout(this.timer);
+      deadlines.delete(this);
     }
   }
 
-  private get signal(): AbortSignal {
+  get signal(): AbortSignal {
     return (this.controller ??= new AbortController()).signal;
   }
 
-  private context(): RequestContext {
-    const { req, route } = this;
-    const exchange = this;
-    return {
-      state: this.state,
-      route,
-      method: req.method ?? '',
-      path: this.path,
-      resource: this.resource,
-      identity: this.caller.identity,
-      ip: this.caller.ip,
-      headers: req.headers,
-      get signal() {
-        return exchange.signal;
-      },
-      body: () => readBody(req, route.maxBody),
-      hasBody: () => hasBody(req),
-    };
+  body(): Promise<Buffer> {
+    return readBody(this.req, this.route.maxBody);
+  }
+
+  hasBody(): boolean {
+    return hasBody(this.req);
   }
 
   private async reply(reply: Reply | undefined): Promise<void> {
@@ -177,7 +174,7 @@ class Exchange {
   }
 
   /** Route timeout (decisions.md): 503 and the connection closed; a started stream is cut. */
-  private timeout(): void {
+  expire(): void {
     if (this.finished) return;
     if (this.res.headersSent) return this.destroy();
     this.status = 503;
@@ -204,7 +201,6 @@ class Exchange {
     this.audit();
   }
 
-  private audited = false;
   private audit(): void {
     if (this.audited || this.route.auth === 'none') return;
     this.audited = true;
@@ -212,10 +208,10 @@ class Exchange {
     this.state.auditLog.log({
       time: Timestamp.fromHrtime(this.started),
       message: this.auditMessage ?? 'api request',
-      method: this.req.method ?? '',
+      method: this.method,
       path: this.path,
-      ip: this.caller.ip,
-      identity: this.caller.identity,
+      ip: this.ip,
+      identity: this.identity,
       status: this.status || 499,
       durationNs: Number(process.hrtime.bigint() - this.started),
     });
@@ -223,10 +219,10 @@ class Exchange {
 
   private attrs(): [string, string][] {
     return [
-      ['req.method', this.req.method ?? ''],
+      ['req.method', this.method],
       ['req.path', this.path],
-      ['req.ip', this.caller.ip],
-      ['req.identity', this.caller.identity || '<unknown>'],
+      ['req.ip', this.ip],
+      ['req.identity', this.identity || '<unknown>'],
     ];
   }
 }

@@ -29,6 +29,16 @@ export function json(body: unknown): Reply {
   return { kind: 'json', body };
 }
 
+/**
+ * A 200 JSON object of base64 strings, built without JSON.stringify: base64 and the fixed field
+ * names never need escaping (the hot path of generate, encrypt, decrypt and hmac).
+ */
+export function base64Json(fields: Record<string, string>): Reply {
+  let body = '{';
+  for (const key in fields) body += `${body.length > 1 ? ',' : ''}"${key}":"${fields[key]}"`;
+  return { kind: 'text', contentType: 'application/json', body: body + '}\n' };
+}
+
 /** Thrown by a stream to cut the response on purpose (e.g. a client that does not read). */
 export class StreamAbort extends Error {
   override readonly name = 'StreamAbort';

@@ -68,6 +68,8 @@ export class KesServer {
     http.on('request', (req: HttpRequest, res: HttpResponse) => server.handle(req, res));
     http.on('secureConnection', (socket: TLSSocket) => server.accept(socket));
     http.on('connection', (socket: Socket) => {
+      // Responses are small: send them at once instead of waiting for Nagle's algorithm.
+      socket.setNoDelay(true);
       server.sockets.add(socket);
       socket.once('close', () => server.sockets.delete(socket));
     });

@@ -107,9 +107,11 @@ export class Timestamp {
     return Number(this.seconds) * 1000 + Math.floor(this.nanos / 1e6);
   }
 
+  private text: string | undefined;
+
   /** Formats like Go's `time.RFC3339Nano`: fraction with trailing zeros trimmed. */
   toString(): string {
-    return this.format(false);
+    return (this.text ??= this.format(false));
   }
 
   /** Formats with exactly three fractional digits (truncated), as Go's slog prints times. */

@@ -72,8 +72,13 @@ export function storeError(op: StoreOp, err: unknown): Error {
   return new KesError('KES_ERR_STORE_FAILED', `failed to ${op}`, { cause: err });
 }
 
-/** Reads a key through the cache. @throws KesError 404, or 502 `failed to read key` */
-export function readKey(ctx: RequestContext, name: string): Promise<KeyVersion> {
+/**
+ * Reads a key through the cache; a cached key is returned without a promise (the hot path).
+ * @throws KesError 404, or 502 `failed to read key`
+ */
+export function readKey(ctx: RequestContext, name: string): KeyVersion | Promise<KeyVersion> {
+  const cached = ctx.state.cache.peek(name);
+  if (cached) return cached;
   return storeCall('read key', async () => {
     try {
       return await ctx.state.cache.get(name);

@@ -8,7 +8,7 @@ import { encodeKeyVersion } from '../../crypto/key-version.js';
 import { Timestamp } from '../../util/time.js';
 import { encodeBase64 } from '../../util/base64.js';
 import { bytesField, getField, isJsonObject, JsonFieldError, stringField, type JsonObject } from '../../util/json.js';
-import { json, type Reply } from '../reply.js';
+import { base64Json, json, type Reply } from '../reply.js';
 import type { RequestContext } from '../context.js';
 import { jsonBody, keyName, listingPrefix, readKey, storeCall, storeError, wantsNdjson } from './common.js';
 import { streamJsonList, streamNdjson } from './listing.js';
@@ -81,7 +81,7 @@ export async function generateKey(ctx: RequestContext): Promise<Reply> {
   const v = await readKey(ctx, name);
   const dek = randomBytes(32);
   const ciphertext = v.key.encrypt(dek, context);
-  const reply = json({ plaintext: encodeBase64(dek), ciphertext: encodeBase64(ciphertext) });
+  const reply = base64Json({ plaintext: encodeBase64(dek), ciphertext: encodeBase64(ciphertext) });
   dek.fill(0);
   return reply;
 }
@@ -90,14 +90,14 @@ export async function encrypt(ctx: RequestContext): Promise<Reply> {
   const name = keyName(ctx);
   const { plaintext, context } = fields(await jsonBody(ctx), (o) => ({ plaintext: bytesField(o, 'plaintext'), context: bytesField(o, 'context') }));
   const v = await readKey(ctx, name);
-  return json({ ciphertext: encodeBase64(v.key.encrypt(plaintext, context)) });
+  return base64Json({ ciphertext: encodeBase64(v.key.encrypt(plaintext, context)) });
 }
 
 export async function decrypt(ctx: RequestContext): Promise<Reply> {
   const name = keyName(ctx);
   const { ciphertext, context } = fields(await jsonBody(ctx), (o) => ({ ciphertext: bytesField(o, 'ciphertext'), context: bytesField(o, 'context') }));
   const v = await readKey(ctx, name);
-  return json({ plaintext: encodeBase64(v.key.decrypt(ciphertext, context)) });
+  return base64Json({ plaintext: encodeBase64(v.key.decrypt(ciphertext, context)) });
 }
 
 export async function hmac(ctx: RequestContext): Promise<Reply> {
@@ -105,7 +105,7 @@ export async function hmac(ctx: RequestContext): Promise<Reply> {
   const message = fields(await jsonBody(ctx), (o) => bytesField(o, 'message'));
   const v = await readKey(ctx, name);
   if (!v.hmacKey) throw new KesError('KES_ERR_HMAC_NOT_SUPPORTED');
-  return json({ hmac: encodeBase64(v.hmacKey.sum(message)) });
+  return base64Json({ hmac: encodeBase64(v.hmacKey.sum(message)) });
 }
 
 /** The most ciphertexts one bulk request may carry, as in KES v0.19–v0.22. */
