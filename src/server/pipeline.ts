@@ -10,11 +10,11 @@ import { Timestamp } from '../util/time.js';
 import type { RequestContext } from './context.js';
 import type { Route } from './routes.js';
 import type { ServerState } from './state.js';
-import type { Reply, StreamWriter } from './reply.js';
+import type { Reply, StreamReply, StreamWriter } from './reply.js';
 import { StreamAbort } from './reply.js';
 import { errorResponse, errorBody, describeFailure } from './error-response.js';
 import { authenticate } from './auth.js';
-import { deadlines } from './deadlines.js';
+import { deadlines, type Expirable } from './deadlines.js';
 import { connectionOf } from './connection.js';
 import type { ServerResponse } from 'node:http';
 import { decodePath, hasBody, isHttp2, responseOf, type HttpRequest, type HttpResponse } from './http.js';
@@ -25,7 +25,7 @@ const MAX_DRAIN = 256 * 1024;
 type Headers = Record<string, string | number>;
 
 /** Serves one request with the given state. Never throws. */
-export async function serveRequest(state: ServerState, req: HttpRequest, res: HttpResponse): Promise<void> {
+export function serveRequest(state: ServerState, req: HttpRequest, res: HttpResponse): Promise<void> | void {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const path = decodePath(q < 0 ? url : url.slice(0, q));
@@ -33,7 +33,7 @@ export async function serveRequest(state: ServerState, req: HttpRequest, res: Ht
   const match = state.router.match(path, q < 0 ? '' : url.slice(q + 1));
   if (match.kind === 'not-found') return plain(res, 404, '404 page not found\n');
   if (match.kind === 'redirect') return redirect(req, res, match.location);
-  await new Exchange(state, req, res, match.route, path, match.resource).run();
+  return new Exchange(state, req, res, match.route, path, match.resource).run();
 }
 
 function plain(res: HttpResponse, status: number, body: string): void {
@@ -58,7 +58,7 @@ function redirect(req: HttpRequest, res: HttpResponse, location: string): void {
  * One request/response exchange on a matched route. It is also the handler's RequestContext, so
  * a request allocates one object for both.
  */
-class Exchange implements RequestContext {
+class Exchange implements RequestContext, Expirable {
   private readonly started = process.hrtime.bigint();
   // Created on first use: most requests never need a signal, and aborting costs a DOMException.
   private controller: AbortController | undefined;
@@ -72,6 +72,8 @@ class Exchange implements RequestContext {
   ip: string;
   auditMessage: string | undefined;
   deadline = Infinity;
+  prev: Exchange | undefined;
+  next: Exchange | undefined;
 
   constructor(
     readonly state: ServerState,
@@ -109,7 +111,9 @@ class Exchange implements RequestContext {
       const caller = authenticate(this.state, route, this.path, this, this.req.rawHeaders);
       this.identity = caller.identity;
       this.ip = caller.ip;
-      await this.reply(await route.handler(this));
+      const reply = await route.handler(this);
+      if (reply?.kind === 'stream') await this.stream(reply);
+      else this.reply(reply);
     } catch (err) {
       this.sendError(err);
     } finally {
@@ -129,11 +133,13 @@ class Exchange implements RequestContext {
     return hasBody(this.req);
   }
 
-  private async reply(reply: Reply | undefined): Promise<void> {
-    if (reply === undefined) return this.send(200, { 'content-length': 0 });
-    if (reply.kind === 'json') return this.send(200, { 'content-type': 'application/json' }, goJson(reply.body));
-    if (reply.kind === 'text') return this.send(200, { 'content-type': reply.contentType }, reply.body);
+  private reply(reply: Exclude<Reply, StreamReply> | undefined): void {
+    if (reply === undefined) this.send(200, { 'content-length': 0 });
+    else if (reply.kind === 'json') this.send(200, { 'content-type': 'application/json' }, goJson(reply.body));
+    else this.send(200, { 'content-type': reply.contentType }, reply.body);
+  }
 
+  private async stream(reply: StreamReply): Promise<void> {
     const write = await reply.open();
     if (this.finished || this.res.headersSent) return;
     this.status = 200;
@@ -238,31 +244,24 @@ function readBody(req: HttpRequest, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const onData = (chunk: Buffer) => {
+    // The request object is dropped after this exchange, so its listeners are never removed;
+    // once settled (413 or an error) further events are ignored.
+    let settled = false;
+    req.on('data', (chunk: Buffer) => {
+      if (settled) return;
       size += chunk.length;
-      if (size > limit) {
-        cleanup();
-        req.pause();
-        reject(new KesError('KES_ERR_BODY_TOO_LARGE'));
-      } else {
-        chunks.push(chunk);
-      }
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(err);
-    };
-    const cleanup = () => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
+      if (size <= limit) return void chunks.push(chunk);
+      settled = true;
+      req.pause();
+      reject(new KesError('KES_ERR_BODY_TOO_LARGE'));
+    });
+    req.on('end', () => {
+      if (!settled) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      settled = true;
+    });
+    req.on('error', (err: Error) => {
+      if (!settled) reject(err);
+      settled = true;
+    });
   });
 }

@@ -11,18 +11,18 @@ export interface StreamWriter {
   readonly signal: AbortSignal;
 }
 
-export type Reply =
-  | { kind: 'json'; body: unknown }
-  | { kind: 'text'; contentType: string; body: string }
-  | {
-      kind: 'stream';
-      contentType: string;
-      /**
-       * Called before the status line is written: errors thrown here still become error
-       * responses. Returns the function that streams the body.
-       */
-      open(): Promise<(w: StreamWriter) => Promise<void>>;
-    };
+/** A streamed 200 response (listings, log subscriptions). */
+export interface StreamReply {
+  kind: 'stream';
+  contentType: string;
+  /**
+   * Called before the status line is written: errors thrown here still become error
+   * responses. Returns the function that streams the body.
+   */
+  open(): Promise<(w: StreamWriter) => Promise<void>>;
+}
+
+export type Reply = { kind: 'json'; body: unknown } | { kind: 'text'; contentType: string; body: string } | StreamReply;
 
 /** A 200 response with a JSON body. */
 export function json(body: unknown): Reply {

@@ -13,11 +13,13 @@ export type RouteMatch<R> =
 
 export class Router<R extends { path: string }> {
   private readonly exact = new Map<string, R>();
-  private readonly subtrees: R[];
+  private readonly subtrees = new Map<string, R>();
 
   constructor(routes: readonly R[]) {
-    for (const r of routes) this.exact.set(r.path, r);
-    this.subtrees = routes.filter((r) => r.path.endsWith('/')).sort((a, b) => b.path.length - a.path.length);
+    for (const r of routes) {
+      this.exact.set(r.path, r);
+      if (r.path.endsWith('/')) this.subtrees.set(r.path, r);
+    }
   }
 
   /**
@@ -25,19 +27,22 @@ export class Router<R extends { path: string }> {
    * @param query the raw query string without `?` (kept on redirects)
    */
   match(path: string, query = ''): RouteMatch<R> {
-    const suffix = query ? `?${query}` : '';
     const clean = cleanPath(path);
-    if (clean !== path) return { kind: 'redirect', location: clean + suffix };
+    if (clean !== path) return { kind: 'redirect', location: clean + querySuffix(query) };
 
     const exact = this.exact.get(path);
     if (exact) return { kind: 'route', route: exact, resource: '' };
-    for (const r of this.subtrees) {
-      if (path.startsWith(r.path)) return { kind: 'route', route: r, resource: path.slice(r.path.length) };
+    // The longest subtree that contains path: try its prefixes ending in '/', longest first.
+    for (let i = path.lastIndexOf('/'); i >= 0; i = i > 0 ? path.lastIndexOf('/', i - 1) : -1) {
+      const r = this.subtrees.get(path.slice(0, i + 1));
+      if (r) return { kind: 'route', route: r, resource: path.slice(i + 1) };
     }
-    if (this.exact.has(path + '/')) return { kind: 'redirect', location: path + '/' + suffix };
+    if (this.exact.has(path + '/')) return { kind: 'redirect', location: path + '/' + querySuffix(query) };
     return { kind: 'not-found' };
   }
 }
+
+const querySuffix = (query: string) => (query ? `?${query}` : '');
 
 /**
  * Go's `path.Clean` as ServeMux applies it: resolves `.`/`..` and repeated slashes, always

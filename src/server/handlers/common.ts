@@ -41,10 +41,12 @@ export function listingPrefix(ctx: RequestContext): string {
  * The request body as a JSON object.
  * @param message the 400 message when the body is not a JSON object
  */
-export async function jsonBody(ctx: RequestContext, message = 'invalid request body'): Promise<JsonObject> {
-  const obj = parseJsonObject((await ctx.body()).toString('utf8'));
-  if (!obj) throw new KesError('KES_ERR_BAD_REQUEST', message);
-  return obj;
+export function jsonBody(ctx: RequestContext, message = 'invalid request body'): Promise<JsonObject> {
+  return ctx.body().then((body) => {
+    const obj = parseJsonObject(body.toString('utf8'));
+    if (!obj) throw new KesError('KES_ERR_BAD_REQUEST', message);
+    return obj;
+  });
 }
 
 /** Reports whether the client asked for the legacy NDJSON listing format. */
