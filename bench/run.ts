@@ -3,7 +3,11 @@
  * under the same mTLS keep-alive load, plus handshakes, memory, workers and cost growth.
  * The server and the reference run pinned to CPU 0, the load generator to CPU 1.
  *
- *   npm run bench [-- --quick] [--duration S] [--connections 1,16,64] [--only throughput,handshake,memory,workers,growth]
+ *   npm run bench [-- --quick] [--duration S] [--rounds N] [--connections 1,16,64]
+ *                 [--only throughput,handshake,memory,workers,growth]
+ *
+ * Each throughput figure is the median of N alternating rounds (server, reference, reference,
+ * server, ...): this machine's run-to-run noise is ±10%, more than most differences measured.
  *
  * Prints tables and writes bench/results/bench-<time>.json.
  */
@@ -29,7 +33,7 @@ const flag = (name: string) => {
 const quick = args.includes('--quick');
 const DURATION = Number(flag('duration') ?? (quick ? 3 : 6));
 const CONNECTIONS = (flag('connections') ?? (quick ? '16' : '1,16,64')).split(',').map(Number);
-const ROUNDS = quick ? 1 : 2;
+const ROUNDS = Number(flag('rounds') ?? (quick ? 1 : 3));
 const ONLY = new Set((flag('only') ?? 'throughput,handshake,memory,workers,growth').split(','));
 const OPS: Operation[] = ['generate', 'decrypt', 'encrypt', 'hmac', 'describe'];
 
@@ -43,10 +47,9 @@ interface Target {
   child: ChildProcess;
 }
 
-async function startServer(f: Fixtures, config: string, workers: number, cpus = '0'): Promise<Target> {
+async function startServer(config: string, workers: number, cpus = '0'): Promise<Target> {
   const child = spawnNode([BIN, 'server', '--config', config, '--workers', String(workers)], cpus);
   const [, port] = await waitForOutput(child, /https:\/\/127\.0\.0\.1:(\d+)[\s\S]*Server is up and running/);
-  void f;
   return { name: 'server', port: Number(port), child };
 }
 
@@ -67,11 +70,22 @@ async function adminClient(f: Fixtures, port: number): Promise<KesClient> {
 
 // ---- throughput and latency ---------------------------------------------------------------
 
+/** A load result with the target's CPU time (user + system) per request. */
+interface Measured extends HttpResult {
+  cpuUsPerRequest: number;
+}
+
 interface Row {
   op: string;
   connections: number;
-  server: HttpResult;
-  reference: HttpResult;
+  server: Measured;
+  reference: Measured;
+}
+
+async function measure(t: Target, spec: LoadSpec): Promise<Measured> {
+  const before = cpuMs(t.child.pid!);
+  const r = await load<HttpResult>(spec);
+  return { ...r, cpuUsPerRequest: (1000 * (cpuMs(t.child.pid!) - before)) / Math.max(1, r.requests) };
 }
 
 async function throughput(f: Fixtures, server: Target, reference: Target): Promise<Row[]> {
@@ -82,19 +96,20 @@ async function throughput(f: Fixtures, server: Target, reference: Target): Promi
   }
   for (const connections of CONNECTIONS) {
     for (const op of OPS) {
-      const runs: Record<string, HttpResult[]> = { server: [], reference: [] };
+      const runs: Record<string, Measured[]> = { server: [], reference: [] };
       for (let r = 0; r < ROUNDS; r++) {
         for (const t of r % 2 === 0 ? [server, reference] : [reference, server]) {
-          runs[t.name]!.push(await load<HttpResult>({ mode: 'http', port: t.port, op, connections, durationS: DURATION, cert: f.cert, key: f.key, keyName: 'bench-key' }));
+          runs[t.name]!.push(await measure(t, { mode: 'http', port: t.port, op, connections, durationS: DURATION, cert: f.cert, key: f.key, keyName: 'bench-key' }));
         }
       }
-      const pick = (rs: HttpResult[]): HttpResult => ({
+      const pick = (rs: Measured[]): Measured => ({
         reqPerSec: median(rs.map((x) => x.reqPerSec)),
         p50: median(rs.map((x) => x.p50)),
         p99: median(rs.map((x) => x.p99)),
         requests: median(rs.map((x) => x.requests)),
         errors: Math.max(...rs.map((x) => x.errors)),
         non2xx: Math.max(...rs.map((x) => x.non2xx)),
+        cpuUsPerRequest: median(rs.map((x) => x.cpuUsPerRequest)),
       });
       const row = { op, connections, server: pick(runs.server!), reference: pick(runs.reference!) };
       rows.push(row);
@@ -149,7 +164,7 @@ async function workers(f: Fixtures) {
   for (const n of [1, 2]) {
     const port = await freePort();
     const config = await writeConfig(f, `workers-${n}.yml`, port, join(f.dir, 'keys'));
-    const server = await startServer(f, config, n, '0-1');
+    const server = await startServer(config, n, '0-1');
     const before = cpuMs(server.child.pid!);
     const r = await load<HttpResult>({ mode: 'http', port: server.port, op: 'generate', connections: 16, durationS: DURATION, cert: f.cert, key: f.key, keyName: 'bench-key' }, '0-1');
     const used = cpuMs(server.child.pid!) - before;
@@ -163,12 +178,12 @@ async function workers(f: Fixtures) {
 // ---- cost growth --------------------------------------------------------------------------
 
 async function listing(f: Fixtures) {
-  const out: { keys: number; ms: number; peakRssGrowth: number; listed: number }[] = [];
+  const out: { keys: number; ms: number; peakRssGrowth: number; listed: number; retainedHeap: number }[] = [];
   for (const count of quick ? [10_000, 50_000] : [10_000, 100_000]) {
     const dir = join(f.dir, `list-${count}`);
     await writeKeyFiles(dir, 'key', count);
     const port = await freePort();
-    const server = await startServer(f, await writeConfig(f, `list-${count}.yml`, port, dir), 1);
+    const server = await startServer(await writeConfig(f, `list-${count}.yml`, port, dir), 1);
     const kes = await adminClient(f, server.port);
     await kes.version();
     const base = rss(server.child.pid!);
@@ -181,9 +196,10 @@ async function listing(f: Fixtures) {
     clearInterval(timer);
     kes.close();
     await stop(server.child);
+    const { retainedMax } = JSON.parse(await runNode(['--expose-gc', ...TSX, join(ROOT, 'bench', 'list-retained.ts'), dir], '0')) as { retainedMax: number };
     await rm(dir, { recursive: true, force: true });
-    out.push({ keys: count, ms, peakRssGrowth: peak - base, listed });
-    log(`  listing ${count} keys: ${Math.round(ms)} ms, server RSS +${mb(peak - base)} MB (listed ${listed})`);
+    out.push({ keys: count, ms, peakRssGrowth: peak - base, listed, retainedHeap: retainedMax });
+    log(`  listing ${count} keys: ${Math.round(ms)} ms, server RSS +${mb(peak - base)} MB at peak (listed ${listed}); heap kept alive by the store's listing ${mb(retainedMax)} MB`);
   }
   return out;
 }
@@ -205,7 +221,7 @@ async function policies(f: Fixtures) {
       if (last) yaml += `    identities:\n      - ${app.identity}\n`;
     }
     const port = await freePort();
-    const server = await startServer(f, await writeConfig(f, `policies-${count}.yml`, port, join(f.dir, 'keys'), yaml), 1);
+    const server = await startServer(await writeConfig(f, `policies-${count}.yml`, port, join(f.dir, 'keys'), yaml), 1);
     const r = await load<HttpResult>({ mode: 'http', port: server.port, op: 'describe', connections: 16, durationS: DURATION, cert: appCert, key: appKey, keyName: 'bench-key' });
     await stop(server.child);
     out.push({ policies: count, patterns, reqPerSec: r.reqPerSec });
@@ -217,7 +233,7 @@ async function policies(f: Fixtures) {
 async function idleConnections(f: Fixtures) {
   const count = quick ? 1000 : 5000;
   const port = await freePort();
-  const server = await startServer(f, await writeConfig(f, 'idle.yml', port, join(f.dir, 'keys')), 1);
+  const server = await startServer(await writeConfig(f, 'idle.yml', port, join(f.dir, 'keys')), 1);
   const base = rss(server.child.pid!);
   const gen = spawnNode([...TSX, join(ROOT, 'bench', 'loadgen.ts'), JSON.stringify({ mode: 'idle', port: server.port, connections: count, cert: f.cert, key: f.key } satisfies LoadSpec)], '1', { stdin: 'pipe' });
   const [line] = await waitForOutput(gen, /\{"open":\d+,"failed":\d+\}/, 120_000);
@@ -235,26 +251,61 @@ async function idleConnections(f: Fixtures) {
 // ---- report -------------------------------------------------------------------------------
 
 function table(rows: Row[]): string {
-  const lines = ['| operation | conns | server req/s | reference req/s | ratio | server p50 / p99 ms | reference p50 / p99 ms | p99 ratio |', '| --- | --- | --- | --- | --- | --- | --- | --- |'];
+  const lines = [
+    '| operation | conns | server req/s | reference req/s | ratio | server p50 / p99 ms | reference p50 / p99 ms | p99 ratio | CPU µs/req server / reference |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
   for (const r of rows) {
     const ratio = r.server.reqPerSec / r.reference.reqPerSec;
     const p99 = r.server.p99 / Math.max(r.reference.p99, 1e-9);
-    lines.push(`| ${r.op} | ${r.connections} | ${Math.round(r.server.reqPerSec)} | ${Math.round(r.reference.reqPerSec)} | ${ratio.toFixed(2)} | ${r.server.p50} / ${r.server.p99} | ${r.reference.p50} / ${r.reference.p99} | ${p99.toFixed(2)} |`);
+    const cpu = `${Math.round(r.server.cpuUsPerRequest)} / ${Math.round(r.reference.cpuUsPerRequest)}`;
+    lines.push(`| ${r.op} | ${r.connections} | ${Math.round(r.server.reqPerSec)} | ${Math.round(r.reference.reqPerSec)} | ${ratio.toFixed(2)} | ${r.server.p50} / ${r.server.p99} | ${r.reference.p50} / ${r.reference.p99} | ${p99.toFixed(2)} | ${cpu} |`);
   }
   return lines.join('\n');
+}
+
+interface Results {
+  throughput?: Row[];
+  handshakes?: Awaited<ReturnType<typeof handshakes>>;
+  memory?: Awaited<ReturnType<typeof memory>>;
+  workers?: Awaited<ReturnType<typeof workers>>;
+  listing?: Awaited<ReturnType<typeof listing>>;
+  policies?: Awaited<ReturnType<typeof policies>>;
+  idleConnections?: Awaited<ReturnType<typeof idleConnections>>;
+}
+
+/** The figures of a run as the README's tables show them. */
+function summary(r: Results): string {
+  const out: string[] = [];
+  if (r.throughput) out.push(table(r.throughput));
+  const h = r.handshakes;
+  if (h) out.push(`full handshakes/s: server ${Math.round(h.server)}, reference ${Math.round(h.reference)}, ratio ${(h.server / h.reference).toFixed(2)}`);
+  const m = r.memory;
+  if (m) {
+    out.push(
+      `memory: ${m.seconds} s of generate at ${Math.round(m.reqPerSec)} req/s, RSS ${m.samples.map((s) => mb(s.rss)).join(' → ')} MB, ` +
+        `growth after warm-up ${mb(m.growthAfterWarmup)} MB; RSS with 1,000 cached keys ${mb(m.rssWith1000CachedKeys)} MB`,
+    );
+  }
+  for (const w of r.workers ?? []) out.push(`workers=${w.workers}: ${Math.round(w.reqPerSec)} req/s, p99 ${w.p99} ms, ${Math.round(w.cpuMsPerRequest * 1000)} µs server CPU per request`);
+  for (const l of r.listing ?? []) out.push(`listing ${l.keys} keys: ${Math.round(l.ms)} ms, server RSS +${mb(l.peakRssGrowth)} MB at peak, heap kept alive ${mb(l.retainedHeap)} MB`);
+  for (const p of r.policies ?? []) out.push(`${p.policies} policies × ${p.patterns} patterns: describe ${Math.round(p.reqPerSec)} req/s`);
+  const i = r.idleConnections;
+  if (i) out.push(`${i.connections} idle TLS connections: server RSS ${mb(i.rssBefore)} → ${mb(i.rssAfter)} MB, ${Math.round(i.perConnection / 1024)} KiB per connection`);
+  return out.map((s) => `\n${s}\n`).join('');
 }
 
 async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'kes-bench-'));
   const f = await createFixtures(dir);
-  const results: Record<string, unknown> = {
+  const results: Results & Record<string, unknown> = {
     machine: { cpus: CPUS, model: cpus()[0]?.model, node: process.version, platform: `${process.platform}/${process.arch}` },
     command: `npm run bench -- ${args.join(' ')}`.trim(),
     durationS: DURATION,
   };
   try {
     const serverPort = await freePort();
-    const server = await startServer(f, await writeConfig(f, 'bench.yml', serverPort, join(dir, 'keys')), 1);
+    const server = await startServer(await writeConfig(f, 'bench.yml', serverPort, join(dir, 'keys')), 1);
     const kes = await adminClient(f, server.port);
     await kes.createKey('bench-key');
     kes.close();
@@ -288,9 +339,7 @@ async function main() {
     await rm(dir, { recursive: true, force: true });
   }
 
-  if (results.throughput) process.stdout.write('\n' + table(results.throughput as Row[]) + '\n');
-  const h = results.handshakes as { server: number; reference: number } | undefined;
-  if (h) process.stdout.write(`\nfull handshakes/s: server ${Math.round(h.server)}, reference ${Math.round(h.reference)}, ratio ${(h.server / h.reference).toFixed(2)}\n`);
+  process.stdout.write(summary(results as Results));
   const outDir = join(ROOT, 'bench', 'results');
   await mkdir(outDir, { recursive: true });
   const file = join(outDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
