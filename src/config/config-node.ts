@@ -149,7 +149,8 @@ export class ConfigNode {
     const reference = ENV_REFERENCE.exec(raw);
     if (reference === null) return raw;
     const name = (reference[1] ?? '').trim();
-    const value = this.ctx.env[name];
+    // Own variables only: `${constructor}` must not find Object.prototype members.
+    const value = Object.hasOwn(this.ctx.env, name) ? this.ctx.env[name] : undefined;
     if (value === undefined) throw this.error(`referenced env. variable '${name}' in line '${this.line ?? 0}' not found`);
     return value;
   }

@@ -78,6 +78,13 @@ test('a missing variable is an error with its name and line', () => {
   assertConfigError(yml(`keys:\n  - name: a\n  - name: \${ NEXT }  ${HERE}\n`), 'keys[1].name', /^referenced env\. variable 'NEXT' in line '8' not found$/);
 });
 
+test('names of Object.prototype members are variables like any other (found by a property test)', () => {
+  // `${constructor}` used to resolve to Object and crash typed reading with a TypeError.
+  assertConfigError(yml(`log:\n  error: \${constructor}  ${HERE}\n`), 'log.error', /^referenced env\. variable 'constructor' in line '\d+' not found$/);
+  assertConfigError(yml(`version: \${__proto__}  ${HERE}\n`), 'version', /^referenced env\. variable '__proto__' in line '\d+' not found$/);
+  assert.equal(parse(yml('address: ${toString}\n'), { env: { toString: '127.0.0.1:7000' } }).address, '127.0.0.1:7000');
+});
+
 test('no partial interpolation', () => {
   const config = parse(yml('tls:\n  key: a${X}\n  cert: ${X}b\n  password: $X\n'), { env: { X: 'value' } });
   assert.deepEqual([config.tls.keyFile, config.tls.certFile, config.tls.password], ['a${X}', '${X}b', '$X']);

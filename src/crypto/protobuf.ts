@@ -76,14 +76,14 @@ export class ProtoWriter {
   varint(num: number, value: bigint | number): this {
     const v = BigInt.asUintN(64, BigInt(value));
     if (v === 0n) return this;
-    this.parts.push(encodeVarint(BigInt((num << 3) | VARINT)), encodeVarint(v));
+    this.parts.push(encodeTag(num, VARINT), encodeVarint(v));
     return this;
   }
 
   /** Appends a length-delimited field; empty values are omitted unless force is set. */
   bytes(num: number, value: Uint8Array, force = false): this {
     if (value.length === 0 && !force) return this;
-    this.parts.push(encodeVarint(BigInt((num << 3) | LEN)), encodeVarint(BigInt(value.length)), Buffer.from(value));
+    this.parts.push(encodeTag(num, LEN), encodeVarint(BigInt(value.length)), Buffer.from(value));
     return this;
   }
 
@@ -95,6 +95,11 @@ export class ProtoWriter {
   finish(): Buffer {
     return Buffer.concat(this.parts);
   }
+}
+
+// BigInt arithmetic: `num << 3` overflows 32-bit integers for field numbers from 2^28 on.
+function encodeTag(num: number, wire: number): Buffer {
+  return encodeVarint((BigInt(num) << 3n) | BigInt(wire));
 }
 
 function encodeVarint(v: bigint): Buffer {
