@@ -13,7 +13,8 @@ const SQL_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /**
  * `etcd`: `endpoints` is required, as a list or as one comma-separated string (so that a
- * single `${NAME}` can hold them all); `prefix` defaults to DEFAULT_ETCD_PREFIX.
+ * single `${NAME}` can hold them all); `prefix` defaults to DEFAULT_ETCD_PREFIX. `timeout`
+ * bounds every store call (0 or absent: the store's default).
  */
 export function readEtcdConfig(etcd: ConfigNode): KeyStoreConfig {
   const node = etcd.at('endpoints');
@@ -27,12 +28,14 @@ export function readEtcdConfig(etcd: ConfigNode): KeyStoreConfig {
     username: etcd.optional('username'),
     password: etcd.optional('password'),
     tls: readClientTls(etcd),
+    timeoutMs: etcd.duration('timeout') || undefined,
   });
 }
 
 /**
  * `postgres`: either `url` (postgres:// or postgresql://) or `host` (+ port, user, password,
  * database); `table` defaults to DEFAULT_POSTGRES_TABLE and must be a plain SQL identifier.
+ * `timeout` bounds every store call (0 or absent: the store's default).
  */
 export function readPostgresConfig(pg: ConfigNode): KeyStoreConfig {
   const url = pg.optional('url');
@@ -52,5 +55,6 @@ export function readPostgresConfig(pg: ConfigNode): KeyStoreConfig {
     database: pg.optional('database'),
     table,
     tls: readClientTls(pg),
+    timeoutMs: pg.duration('timeout') || undefined,
   });
 }

@@ -169,6 +169,14 @@ test('etcd: endpoints required (list or comma-separated), prefix default kes/key
   assertConfigError(yml(`keystore:\n  etcd:\n    endpoints: [https://a:2379]\n    tls:  ${HERE}\n      cert: c.pem\n`), 'keystore.etcd.tls', /key and cert must be specified together/);
 });
 
+test('etcd and postgres: timeout is a Go duration bounding every store call (0 = the default)', () => {
+  assert.deepEqual(keystore('  etcd:\n    endpoints: [https://a:2379]\n    timeout: 2.5s\n'), { type: 'etcd', endpoints: ['https://a:2379'], prefix: 'kes/keys/', timeoutMs: 2500 } satisfies KeyStoreConfig);
+  assert.deepEqual(keystore('  postgres:\n    host: db\n    timeout: 1m\n'), { type: 'postgres', host: 'db', table: 'kes_keys', timeoutMs: 60_000 } satisfies KeyStoreConfig);
+  assert.deepEqual(keystore('  postgres:\n    host: db\n    timeout: 0s\n'), { type: 'postgres', host: 'db', table: 'kes_keys' } satisfies KeyStoreConfig);
+  assertConfigError(yml(`keystore:\n  etcd:\n    endpoints: [https://a:2379]\n    timeout: soon  ${HERE}\n`), 'keystore.etcd.timeout', /invalid duration "soon"/);
+  assertConfigError(yml(`keystore:\n  postgres:\n    host: db\n    timeout: -1s  ${HERE}\n`), 'keystore.postgres.timeout', /must not be negative/);
+});
+
 test('postgres: url or host, table a plain SQL identifier (default kes_keys)', () => {
   assert.deepEqual(keystore('  postgres:\n    url: postgres://kes:pw@db:5432/kes?sslmode=verify-full\n'), {
     type: 'postgres',

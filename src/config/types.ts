@@ -102,8 +102,9 @@ export type KeyStoreConfig =
   | { type: 'gcp'; projectId: string; endpoint: string; scopes: string[]; credentials: { clientEmail: string; clientId: string; privateKeyId: string; privateKey: string } }
   | { type: 'azure'; endpoint: string; credentials?: { tenantId: string; clientId: string; clientSecret: string }; managedIdentity?: { clientId: string } }
   | { type: 'entrust'; endpoint: string; vaultId: string; boxId: string; username: string; password: string; caPath?: string }
-  | { type: 'etcd'; endpoints: string[]; prefix: string; username?: string; password?: string; tls?: { caPath?: string; certFile?: string; keyFile?: string } }
-  | { type: 'postgres'; url?: string; host?: string; port?: number; user?: string; password?: string; database?: string; table: string; tls?: { caPath?: string; certFile?: string; keyFile?: string } };
+  // timeoutMs (`timeout`): the bound of every store call; the store's default (10 s) when absent.
+  | { type: 'etcd'; endpoints: string[]; prefix: string; username?: string; password?: string; tls?: { caPath?: string; certFile?: string; keyFile?: string }; timeoutMs?: number }
+  | { type: 'postgres'; url?: string; host?: string; port?: number; user?: string; password?: string; database?: string; table: string; tls?: { caPath?: string; certFile?: string; keyFile?: string }; timeoutMs?: number };
 
 export interface ServerConfig {
   /** host:port; the host must be an IP literal or empty. Default 0.0.0.0:7373. */

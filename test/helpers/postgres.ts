@@ -8,15 +8,23 @@
  *   const pg = await startPostgres();            // initdb + pg_ctl start + CREATE DATABASE
  *   pg.keystore('kes_keys')                      // a `keystore.postgres` config for it
  *   await pg.stop(); await pg.start();           // an outage, on the same port and data
+ *   await pg.kill(); await pg.start();           // a crash (SIGKILL), then crash recovery
+ *   pg.pause(); pg.resume();                     // a hung server (SIGSTOP / SIGCONT)
  *   await pg.close();                            // stops it and removes the temp dir
  *
  * PostgreSQL refuses to run as root: as root the server runs as the `postgres` user (runuser).
  * Servers still running when the process exits (or gets SIGINT/SIGTERM) are stopped and
  * removed then; servers of test processes that were killed outright are removed by the next
  * startPostgres. With `tls`, the server also accepts TLS connections.
+ *
+ * For speed the server runs with `fsync=off` and, unless `durableCommits` is set,
+ * `synchronous_commit=off`: a commit is then acknowledged before its WAL leaves PostgreSQL's
+ * memory, so a crash of the server processes ({@link PostgresServer.kill}) can lose it. Tests
+ * that check acknowledged writes survive a crash set `durableCommits`.
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,8 +82,21 @@ export interface PostgresServer {
   connect(): Promise<pg.Client>;
   /** Stops the server (fast shutdown: connections are terminated). */
   stop(): Promise<void>;
-  /** Starts the stopped server again, on the same port with the same data. */
+  /** Starts the stopped (or killed) server again, on the same port with the same data. */
   start(): Promise<void>;
+  /**
+   * Crashes the server: SIGKILL to the postmaster and every process it started, then waits
+   * until they are gone. {@link start} then runs crash recovery.
+   */
+  kill(): Promise<void>;
+  /**
+   * Freezes the postmaster and every process it started (SIGSTOP): connections stay open and
+   * new ones are accepted by the kernel, but nothing answers. Undone by {@link resume}, and by
+   * stop, kill and close.
+   */
+  pause(): void;
+  /** Unfreezes a paused server (SIGCONT). */
+  resume(): void;
   /** Stops the server and removes its directory. */
   close(): Promise<void>;
 }
@@ -87,6 +108,11 @@ export interface PostgresOptions {
    * certificates are requested and verified against it (pg_stat_ssl then shows their subject).
    */
   tls?: { certPem: string; keyPem: string; caPem?: string };
+  /**
+   * Acknowledge a commit only once its WAL is written (`synchronous_commit=on`), so that it
+   * survives {@link PostgresServer.kill}. Off by default, for speed.
+   */
+  durableCommits?: boolean;
 }
 
 const live = new Set<{ exitCleanup(): void }>();
@@ -139,6 +165,41 @@ function removeOrphans(bin: string, asRoot: boolean): void {
   }
 }
 
+/** The processes whose parent is pid (from /proc: Linux only). */
+function childPids(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // /proc/<pid>/stat: "pid (comm) state ppid ...", and comm may hold spaces and parentheses.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) children.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return children;
+}
+
+/** Whether pid is a live process (not gone, not a zombie waiting to be reaped). */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
+  }
+}
+
+function trySignal(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -165,6 +226,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
   const database = 'kes_test';
   let port = 0;
   let running = false;
+  let paused = false;
 
   // As root, the server's files belong to the postgres user, and its tools run as that user.
   const pgTool = (tool: string, args: string[]) => (asRoot ? run('runuser', ['-u', 'postgres', '--', join(bin, tool), ...args]) : run(join(bin, tool), args));
@@ -173,6 +235,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
 
   const entry = {
     exitCleanup() {
+      if (paused) signalServer('SIGCONT');
       if (running) pgToolSync('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop']);
       rmSync(dir, { recursive: true, force: true });
     },
@@ -193,7 +256,8 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
 
   let tlsSettings = '';
   async function pgStart(): Promise<void> {
-    const settings = `-c listen_addresses=127.0.0.1 -p ${port} -k ${pgDir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off${tlsSettings}`;
+    const commit = options.durableCommits ? '' : ' -c synchronous_commit=off';
+    const settings = `-c listen_addresses=127.0.0.1 -p ${port} -k ${pgDir} -c fsync=off${commit} -c full_page_writes=off${tlsSettings}`;
     try {
       await pgTool('pg_ctl', ['-D', dataDir, '-l', logFile, '-w', '-t', '30', '-o', settings, 'start']);
     } catch (err) {
@@ -204,8 +268,60 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
 
   async function pgStop(): Promise<void> {
     if (!running) return;
+    if (paused) pgResume();
     await pgTool('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', '-t', '30', 'stop']);
     running = false;
+  }
+
+  // The postmaster's pid (first line of postmaster.pid), while the server runs.
+  function postmasterPid(): number | undefined {
+    try {
+      const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  // Sends signal to the postmaster, then to its children (listed after the postmaster got it:
+  // a stopped or killed postmaster starts no new ones). Returns the pids signalled.
+  function signalServer(signal: NodeJS.Signals): number[] {
+    const postmaster = postmasterPid();
+    if (postmaster === undefined) return [];
+    const pids = [postmaster];
+    trySignal(postmaster, signal);
+    for (const child of childPids(postmaster)) {
+      trySignal(child, signal);
+      pids.push(child);
+    }
+    return pids;
+  }
+
+  async function pgKill(): Promise<void> {
+    if (!running) return;
+    // Stop the postmaster first, so that its children can be listed before they are orphaned.
+    const postmaster = postmasterPid();
+    if (postmaster !== undefined) trySignal(postmaster, 'SIGSTOP');
+    const pids = signalServer('SIGKILL');
+    paused = false;
+    const deadline = Date.now() + 10_000;
+    while (pids.some(isRunning)) {
+      if (Date.now() > deadline) throw new Error(`PostgreSQL processes ${pids.filter(isRunning).join(', ')} survived SIGKILL`);
+      await sleep(20);
+    }
+    running = false;
+  }
+
+  function pgPause(): void {
+    if (!running || paused) return;
+    signalServer('SIGSTOP');
+    paused = true;
+  }
+
+  function pgResume(): void {
+    if (!paused) return;
+    signalServer('SIGCONT');
+    paused = false;
   }
 
   async function query<R extends pg.QueryResultRow>(sql: string, params?: unknown[], db = database): Promise<pg.QueryResult<R>> {
@@ -282,6 +398,9 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     },
     stop: pgStop,
     start: pgStart,
+    kill: pgKill,
+    pause: pgPause,
+    resume: pgResume,
     async close() {
       try {
         await pgStop();

@@ -13,8 +13,9 @@
  *   linearizable read, which needs a quorum.
  *
  * Every call, the etcd3 client's retries over the endpoints included, ends by its deadline
- * (`timeoutMs`, default 10 s). A failed connection, a missed deadline, a cluster without quorum
- * or leader are KeyStoreUnreachableError; anything else etcd answers is a plain Error.
+ * (`timeoutMs`: the config's `timeout`, default 10 s). A failed connection, a missed deadline,
+ * a cluster without quorum or leader are KeyStoreUnreachableError; anything else etcd answers
+ * is a plain Error.
  */
 import { Etcd3 } from 'etcd3';
 import { KesError } from '../../api/errors.js';
@@ -33,7 +34,10 @@ export type EtcdConfig = Extract<KeyStoreConfig, { type: 'etcd' }>;
 
 /** Tuning of the store; the defaults suit production. */
 export interface EtcdKeyStoreOptions {
-  /** Deadline of every store call, the client's retries included, in ms (default 10 s). */
+  /**
+   * Deadline of every store call, the client's retries included, in ms (default: the config's
+   * `timeout`, else 10 s).
+   */
   timeoutMs?: number;
   /** Keys fetched per listing request (default 1,000). */
   pageSize?: number;
@@ -70,7 +74,7 @@ export class EtcdKeyStore implements KeyStore {
    */
   static async connect(config: EtcdConfig, options: EtcdKeyStoreOptions = {}): Promise<EtcdKeyStore> {
     const hosts = endpointUrls(config.endpoints, config.tls !== undefined);
-    const timeoutMs = Math.max(1, options.timeoutMs ?? 10_000);
+    const timeoutMs = Math.max(1, options.timeoutMs ?? config.timeoutMs ?? 10_000);
     const credentials = config.tls ? await readEtcdTls(config.tls) : undefined;
     const client = new Etcd3({
       hosts,

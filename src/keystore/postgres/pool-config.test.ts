@@ -25,6 +25,10 @@ describe('postgres pool settings', () => {
     assert.deepEqual([c.connectionTimeoutMillis, c.statement_timeout, c.query_timeout, c.max], [1234, 926, 1234, 3]);
     const d = await poolConfig(hostConfig);
     assert.deepEqual([d.connectionTimeoutMillis, d.statement_timeout, d.query_timeout, d.max], [10_000, 9_000, 10_000, 10]);
+    const e = await poolConfig({ ...hostConfig, timeoutMs: 2000 });
+    assert.deepEqual([e.connectionTimeoutMillis, e.statement_timeout, e.query_timeout], [2000, 1500, 2000], "the config's timeout");
+    const f = await poolConfig({ ...hostConfig, timeoutMs: 2000 }, { timeoutMs: 1234 });
+    assert.equal(f.query_timeout, 1234, 'the options win over the config');
   });
 
   test('the server gives up on a statement before the client does', () => {

@@ -16,8 +16,9 @@ export type PostgresKeyStoreConfig = Extract<KeyStoreConfig, { type: 'postgres' 
 /** Connection tuning; the defaults suit production. */
 export interface PostgresPoolOptions {
   /**
-   * Bound of every call, waiting for a pooled connection or opening one included (default
-   * 10 s). The server gets a slightly shorter `statement_timeout` (see {@link statementTimeout}).
+   * Bound of every call, waiting for a pooled connection or opening one included (default: the
+   * config's `timeout`, else 10 s). The server gets a slightly shorter `statement_timeout` (see
+   * {@link statementTimeout}).
    */
   timeoutMs?: number;
   /** Most connections the pool keeps open (default 10). */
@@ -49,7 +50,7 @@ const URL_TLS_PARAMS = /[?&](ssl|sslmode|sslcert|sslkey|sslrootcert)=/i;
  * @throws Error when a TLS file cannot be read or TLS is set both in the URL and in `tls`
  */
 export async function poolConfig(config: PostgresKeyStoreConfig, options: PostgresPoolOptions = {}): Promise<PoolConfig> {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const timeoutMs = options.timeoutMs ?? config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const pool: PoolConfig = {
     max: options.poolSize ?? 10,
     idleTimeoutMillis: options.idleTimeoutMs ?? 30_000,

@@ -13,7 +13,8 @@
  * Connections come from a `pg.Pool`: a connection the server closes (restart, failover) is
  * dropped, and the next call opens a new one, so the store recovers by itself. Every call is
  * bounded by `timeoutMs`; a call that cannot connect, loses its connection or runs out of time
- * fails with KeyStoreUnreachableError. The pg driver is loaded when a store connects.
+ * fails with KeyStoreUnreachableError. `timeoutMs` is the config's `timeout` unless the options
+ * give one (default 10 s). The pg driver is loaded when a store connects.
  */
 import type { Pool, QueryResult, QueryResultRow } from 'pg';
 import { KesError } from '../../api/errors.js';
@@ -62,6 +63,7 @@ export class PostgresKeyStore implements KeyStore {
    */
   static async connect(config: PostgresKeyStoreConfig, options: PostgresKeyStoreOptions = {}): Promise<PostgresKeyStore> {
     const sql = tableSql(config.table);
+    options = { ...options, timeoutMs: options.timeoutMs ?? config.timeoutMs ?? DEFAULT_TIMEOUT_MS };
     const pgConfig = await poolConfig(config, options);
     const { Pool } = await import('pg');
     const pool = new Pool(pgConfig);
