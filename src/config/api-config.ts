@@ -6,11 +6,13 @@ import type { RouteConfig } from './types.js';
 /**
  * Reads the `api:` section. Keys must be route paths of the server (never `${NAME}`
  * substituted); `skip_auth: true` is allowed only on the routes of SKIP_AUTH_PATHS
- * (decisions.md); `timeout` is a non-negative duration, 0 keeps the route's default.
+ * (decisions.md); `timeout` is a non-negative duration, 0 keeps the route's default. The
+ * `max_connections` key is not a route: see {@link readMaxConnections}.
  */
 export function readApiConfig(api: ConfigNode): Record<string, RouteConfig> {
   const routes: Record<string, RouteConfig> = {};
   for (const [path, route] of api.entries()) {
+    if (path === MAX_CONNECTIONS) continue;
     if (!isRoutePath(path)) route.fail(`unknown API path ${JSON.stringify(path)}`);
     if (!route.isNull && !route.isMap) route.fail('must be a mapping');
     const skipAuth = route.boolean('skip_auth') ?? false;
@@ -21,4 +23,12 @@ export function readApiConfig(api: ConfigNode): Record<string, RouteConfig> {
     routes[path] = timeoutMs ? { skipAuth, timeoutMs } : { skipAuth };
   }
   return routes;
+}
+
+/** The `api:` key of the connection limit (an openkes extension; route keys start with `/`). */
+const MAX_CONNECTIONS = 'max_connections';
+
+/** `api.max_connections`: an integer from 1 to 1,000,000; undefined when not set. */
+export function readMaxConnections(api: ConfigNode): number | undefined {
+  return api.integer(MAX_CONNECTIONS, 1, 1_000_000);
 }

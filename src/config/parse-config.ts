@@ -2,7 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import YAML, { LineCounter } from 'yaml';
 import { checkAddress, DEFAULT_ADDRESS } from './address.js';
-import { readApiConfig } from './api-config.js';
+import { readApiConfig, readMaxConnections } from './api-config.js';
+import { readAuditFileConfig } from './audit-file-config.js';
 import { ConfigError } from './config-error.js';
 import { ConfigNode, type Env } from './config-node.js';
 import { readKeyStoreConfig } from './keystore-config.js';
@@ -50,6 +51,7 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Ser
 
   const admin = readAdmin(root);
   const tls = readTlsConfig(root.section('tls'), admin);
+  const maxConnections = readMaxConnections(root.section('api'));
   return {
     address,
     admin,
@@ -59,6 +61,7 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Ser
     cache: readCache(root.section('cache').section('expiry')),
     log: readLog(root.section('log')),
     keys: readKeys(root),
+    ...(maxConnections !== undefined && { maxConnections }),
     keystore: readKeyStoreConfig(root.section('keystore'), { baseDir: options.baseDir ?? process.cwd() }),
   };
 }
@@ -104,7 +107,8 @@ function readLog(log: ConfigNode): LogConfig {
     if (level === undefined) throw node.error(`invalid log level ${JSON.stringify(node.text())} (on, off, DEBUG, INFO, WARN, ERROR, INFO+2 or an integer)`);
     return level;
   };
-  return { error: level('error', DEFAULT_LOG.error), audit: level('audit', DEFAULT_LOG.audit) };
+  const auditFile = readAuditFileConfig(log.section('audit_file'));
+  return { error: level('error', DEFAULT_LOG.error), audit: level('audit', DEFAULT_LOG.audit), ...(auditFile && { auditFile }) };
 }
 
 /** `keys: [{name}]`; the ≤ v0.13 `keys:` mapping (the old keystore section) is rejected. */

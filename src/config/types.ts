@@ -53,6 +53,19 @@ export interface LogConfig {
   error: number;
   /** Threshold of the stdout audit log (default off, decisions.md). */
   audit: number;
+  /** The tamper-evident audit file (openkes, docs/audit-log.md); absent when off. */
+  auditFile?: AuditFileConfig;
+}
+
+/** `log.audit_file`: every audit event, hash-chained, with signed checkpoints (docs/audit-log.md). */
+export interface AuditFileConfig {
+  path: string;
+  /** Rotate before the file grows beyond this many bytes (default 100 MiB). */
+  maxSize: number;
+  /** A checkpoint after this many records (default 1000). */
+  checkpointEvery: number;
+  /** A checkpoint this long after the first record not covered by one; 0 = off (default 1 min). */
+  checkpointIntervalMs: number;
 }
 
 /**
@@ -118,5 +131,10 @@ export interface ServerConfig {
   log: LogConfig;
   /** Keys created at start and on reload (declarative `keys:`). */
   keys: string[];
+  /**
+   * `api.max_connections` (openkes extension): open connections per server process beyond
+   * which new ones are closed at once. Absent: the server's default (10,000).
+   */
+  maxConnections?: number;
   keystore: KeyStoreConfig;
 }

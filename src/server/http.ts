@@ -17,10 +17,13 @@ export function isHttp2(req: HttpRequest): req is Http2ServerRequest {
   return req.httpVersionMajor >= 2;
 }
 
-/** Reports whether the request carries a body. */
+/**
+ * Reports whether the request carries a body: as Go's ContentLength != 0, a declared length
+ * other than 0, or (HTTP/1.1) chunked encoding, or (HTTP/2) DATA frames without a length.
+ */
 export function hasBody(req: HttpRequest): boolean {
-  if (isHttp2(req)) return !req.stream.endAfterHeaders;
   const length = req.headers['content-length'];
+  if (isHttp2(req)) return !req.stream.endAfterHeaders && length !== '0';
   return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
 }
 

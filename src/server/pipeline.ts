@@ -172,6 +172,18 @@ class Exchange implements RequestContext, Expirable {
     if (!isHttp2(this.req) && !this.req.complete && unreadBodyIsLarge(this.req)) headers.connection = 'close';
     this.res.writeHead(status, headers);
     this.res.end(body);
+    this.stopUnreadBody();
+  }
+
+  /**
+   * HTTP/2: a response sent before the request body was read to its end (413, an error, a
+   * time-out) resets the stream with NO_ERROR once the response is out (RFC 7540 §8.1), so the
+   * client stops sending. Node closes streams whose body was never read itself, but not those
+   * paused mid-body, which would stay open. (HTTP/1.1 closes the connection instead.)
+   */
+  private stopUnreadBody(): void {
+    const req = this.req;
+    if (isHttp2(req) && !req.stream.endAfterHeaders && !req.readableEnded && !req.stream.destroyed) req.stream.close();
   }
 
   private sendError(err: unknown, headers: Headers = {}): void {
@@ -189,6 +201,7 @@ class Exchange implements RequestContext, Expirable {
     if (!isHttp2(this.req)) headers.connection = 'close';
     this.res.writeHead(503, headers);
     this.res.end(body);
+    this.stopUnreadBody();
     this.controller?.abort();
   }
 

@@ -1,6 +1,7 @@
 /**
- * The KES server: HTTPS with HTTP/2 and HTTP/1.1 (ALPN), TLS 1.2 minimum, client certificates,
- * and a state that is replaced whole on reload without dropping connections.
+ * The KES server: HTTPS with HTTP/2 and HTTP/1.1 (ALPN), TLS 1.2 minimum with modern cipher
+ * suites, client certificates, time-outs for slow or idle clients, a connection limit, and a
+ * state that is replaced whole on reload without dropping connections.
  */
 import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
@@ -10,7 +11,11 @@ import { buildState, closeState, type Runtime, type ServerState } from './state.
 import { createRuntime, type RuntimeOptions } from './runtime.js';
 import { loadTlsMaterial, type TlsMaterial } from './tls.js';
 import { identifyConnection } from './connection.js';
+import { connectionWatchOf, watchConnection, type ConnectionTimeouts } from './connection-timeouts.js';
+import { ConnectionLimitReporter, DEFAULT_MAX_CONNECTIONS } from './connection-limit.js';
+import { TLS_CIPHERS, TLS_CURVES, TLS_MIN_VERSION } from './tls-ciphers.js';
 import { serveRequest } from './pipeline.js';
+import { AuditFileSink } from '../log/audit-file-sink.js';
 import type { HttpRequest, HttpResponse } from './http.js';
 
 export interface StartOptions extends RuntimeOptions {
@@ -20,7 +25,26 @@ export interface StartOptions extends RuntimeOptions {
   runtime?: Runtime;
   /** TLS session ticket keys (48 bytes), shared by the workers of a cluster so resumption works across them. */
   ticketKeys?: Buffer;
+  /** Overrides `config.maxConnections`, also across reloads (`kes server --max-connections`). */
+  maxConnections?: number;
+  /** false: `log.audit_file` is written by another process (the primary of a cluster). */
+  auditFile?: boolean;
 }
+
+/**
+ * Go's http.Server settings in KES (kes-spec §1.1): ReadHeaderTimeout 5 s (which also bounds
+ * the TLS handshake) and IdleTimeout 90 s.
+ */
+const HEADERS_TIMEOUT_MS = 5_000;
+const IDLE_TIMEOUT_MS = 90_000;
+const TIMEOUTS: ConnectionTimeouts = { firstRequestMs: HEADERS_TIMEOUT_MS, idleMs: IDLE_TIMEOUT_MS };
+
+/**
+ * HTTP/2 limits Node leaves unbounded by default: concurrent streams per connection (250, as Go's
+ * HTTP/2 server), and the size of a request's header list (16 KiB, Node's HTTP/1.1 limit).
+ * Beyond them a stream is refused; the connection and its other streams go on.
+ */
+const HTTP2_SETTINGS = { maxConcurrentStreams: 250, maxHeaderListSize: 16 * 1024 };
 
 /** Splits `host:port` (host an IP literal, `[v6]` or empty). */
 export function splitAddress(address: string): { host: string; port: number } {
@@ -36,11 +60,14 @@ export class KesServer {
   private readonly sockets = new Set<Socket>();
   private readonly retired = new Set<ServerState>();
   private closing: Promise<void> | undefined;
+  private auditFile: AuditFileSink | undefined;
+  private readonly limitReporter = new ConnectionLimitReporter((message) => this.state.errorLog.error(message));
 
   private constructor(
     private readonly http: Http2SecureServer,
     state: ServerState,
     readonly runtime: Runtime,
+    private readonly maxConnectionsOverride: number | undefined,
   ) {
     this.state = state;
   }
@@ -53,20 +80,35 @@ export class KesServer {
     const runtime = options.runtime ?? createRuntime(options);
     const tls = await loadTlsMaterial(config.tls);
     const state = await buildState(config, runtime, proxySettings(config, tls));
+    const auditFile = options.auditFile === false ? undefined : new AuditFileSink(runtime.auditHub);
+    try {
+      auditFile?.configure(config.log.auditFile, tls, state.errorLog);
+    } catch (err) {
+      await closeState(state);
+      throw err;
+    }
     const http = createSecureServer({
       key: tls.key,
       cert: tls.cert,
       ca: tls.ca,
-      minVersion: 'TLSv1.2',
+      minVersion: TLS_MIN_VERSION,
+      ciphers: TLS_CIPHERS,
+      ecdhCurve: TLS_CURVES,
       allowHTTP1: true,
       requestCert: true,
       rejectUnauthorized: false,
+      handshakeTimeout: HEADERS_TIMEOUT_MS,
+      settings: HTTP2_SETTINGS,
       ...(options.ticketKeys && { ticketKeys: options.ticketKeys }),
     });
-    const server = new KesServer(http, state, runtime);
+    const server = new KesServer(http, state, runtime, options.maxConnections);
+    server.auditFile = auditFile;
     server.applyClientAuth(tls);
+    server.applyConnectionLimit();
     http.on('request', (req: HttpRequest, res: HttpResponse) => server.handle(req, res));
     http.on('secureConnection', (socket: TLSSocket) => server.accept(socket));
+    // Beyond maxConnections Node closes new connections at once and says so here.
+    http.on('drop', () => server.limitReporter.onDrop(http.maxConnections));
     http.on('connection', (socket: Socket) => {
       // Responses are small: send them at once instead of waiting for Nagle's algorithm.
       socket.setNoDelay(true);
@@ -76,9 +118,11 @@ export class KesServer {
     http.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
       server.state.errorLog.info(`http: TLS handshake error from ${socket.remoteAddress ?? 'unknown'}: ${err.code ?? err.message}`);
     });
-    // Go's defaults: 90 s idle keep-alive, 5 s to send the request headers.
+    // Go's defaults: 90 s idle keep-alive, 5 s to send the request headers. Node applies
+    // neither to this server's HTTP/1.1 connections nor to HTTP/2 sessions: the connection
+    // watch does (connection-timeouts.ts).
     http.setTimeout(0);
-    Object.assign(http, { keepAliveTimeout: 90_000, headersTimeout: 5_000 });
+    Object.assign(http, { keepAliveTimeout: IDLE_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS });
 
     const { host, port } = splitAddress(options.address ?? config.address);
     try {
@@ -91,6 +135,7 @@ export class KesServer {
       });
     } catch (err) {
       await closeState(state);
+      auditFile?.close();
       const code = (err as NodeJS.ErrnoException).code;
       throw new Error(`failed to listen on ${options.address ?? config.address}: ${code === 'EADDRINUSE' ? 'address already in use' : (code ?? (err as Error).message)}`);
     }
@@ -109,6 +154,11 @@ export class KesServer {
     return this.state;
   }
 
+  /** The connections open now (TCP, including those still in the TLS handshake). */
+  get connections(): number {
+    return this.sockets.size;
+  }
+
   /**
    * Replaces the config: new TLS material, key store, cache, policies, routes and log levels.
    * On any error nothing changes and the error is thrown. Connections are not dropped; the
@@ -117,37 +167,48 @@ export class KesServer {
   async reload(config: ServerConfig): Promise<void> {
     const tls = await loadTlsMaterial(config.tls);
     const next = await buildState(config, this.runtime, proxySettings(config, tls));
+    try {
+      this.auditFile?.configure(config.log.auditFile, tls, next.errorLog);
+    } catch (err) {
+      await closeState(next);
+      throw err;
+    }
     const previous = this.state;
     this.state = next;
-    this.http.setSecureContext({ key: tls.key, cert: tls.cert, ca: tls.ca });
+    this.http.setSecureContext(secureContext(tls));
     this.applyClientAuth(tls);
+    this.applyConnectionLimit();
     this.retire(previous);
   }
 
   /** Replaces only the TLS certificates and CAs (periodic certificate rotation). */
   async reloadTls(config: ServerConfig): Promise<void> {
     const tls = await loadTlsMaterial(config.tls);
-    this.http.setSecureContext({ key: tls.key, cert: tls.cert, ca: tls.ca });
+    this.http.setSecureContext(secureContext(tls));
     this.applyClientAuth(tls);
+    this.auditFile?.updateKey(tls);
   }
 
   /**
    * Stops accepting connections, lets in-flight requests finish for up to graceMs, then closes
-   * every connection and the key store.
+   * every connection, the key store and the audit file.
    */
   close(graceMs = 1000): Promise<void> {
     this.closing ??= (async () => {
       this.http.close();
       await this.drained(graceMs);
       for (const socket of this.sockets) socket.destroy();
-      await Promise.all([this.state, ...this.retired].map((s) => closeState(s)));
+      await Promise.all([this.state, ...this.retired].map((s) => closeState(s))).finally(() => this.auditFile?.close());
     })();
     return this.closing;
   }
 
   private handle(req: HttpRequest, res: HttpResponse): void {
     this.inflight++;
+    const watch = connectionWatchOf(req.socket);
+    watch?.begin();
     res.once('close', () => {
+      watch?.end();
       if (--this.inflight === 0) for (const fn of this.idle) fn();
     });
     void serveRequest(this.state, req, res);
@@ -155,6 +216,7 @@ export class KesServer {
 
   /** Identity once per connection; connections without a required certificate are closed. */
   private accept(socket: TLSSocket): void {
+    watchConnection(socket, TIMEOUTS);
     const conn = identifyConnection(socket);
     const optional = this.state.clientCertOptional;
     if (!conn.hasCertificate && !optional) socket.destroy();
@@ -169,6 +231,10 @@ export class KesServer {
     this.verifyClients = tls.verifyClients;
     const server = this.http as unknown as { rejectUnauthorized: boolean };
     server.rejectUnauthorized = tls.verifyClients && !this.state.clientCertOptional;
+  }
+
+  private applyConnectionLimit(): void {
+    this.http.maxConnections = this.maxConnectionsOverride ?? this.state.config.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   }
 
   private retire(state: ServerState): void {
@@ -192,6 +258,14 @@ export class KesServer {
       this.idle.add(done);
     });
   }
+}
+
+/**
+ * The options of setSecureContext: it replaces the whole context, so the protocol settings are
+ * given again with the new certificates.
+ */
+function secureContext(tls: TlsMaterial) {
+  return { key: tls.key, cert: tls.cert, ca: tls.ca, minVersion: TLS_MIN_VERSION, ciphers: TLS_CIPHERS, ecdhCurve: TLS_CURVES } as const;
 }
 
 function proxySettings(config: ServerConfig, tls: TlsMaterial) {

@@ -1,10 +1,11 @@
-/** `kes log`: follow the server's audit log (default) or error log. */
+/** `kes log`: follow the server's audit log (default) or error log; `kes log verify` checks audit files. */
 import type { Command } from '../command.js';
 import { UsageError } from '../flags.js';
 import { CLIENT_FLAGS, OUTPUT_FLAGS } from '../client-env.js';
 import { paint } from '../output.js';
 import { expectArgs, outputOf, withClient } from './common.js';
 import type { AuditEvent } from '../../client/types.js';
+import { logVerifyCommand } from './log-verify.js';
 
 function latency(ns: number): string {
   const ms = ns / 1e6;
@@ -28,15 +29,20 @@ function auditRow(e: AuditEvent, color: boolean): string {
 export const logCommand: Command = {
   name: 'log',
   summary: 'Follow the audit or error log',
-  usage: 'kes log [--audit | --error] [options]',
-  description: 'Prints the server\'s audit events (one per request) or error log lines as they happen, until Ctrl-C.',
+  usage: 'kes log [--audit | --error] [options]\n  kes log verify FILE... [--cert FILE | --identity HEX]',
+  description: [
+    'Prints the server\'s audit events (one per request) or error log lines as they happen, until Ctrl-C.',
+    '',
+    '"kes log verify" checks the tamper-evident audit files of log.audit_file, without a server.',
+  ].join('\n'),
   flags: [
     { name: 'audit', type: 'boolean', description: 'Follow the audit log (default)' },
     { name: 'error', type: 'boolean', description: 'Follow the error log' },
     ...OUTPUT_FLAGS,
     ...CLIENT_FLAGS,
   ],
-  examples: ['kes log', 'kes log --error', 'kes log --json | jq .'],
+  examples: ['kes log', 'kes log --error', 'kes log --json | jq .', 'kes log verify audit.log --cert server.crt'],
+  subcommands: [logVerifyCommand],
   async run(ctx) {
     expectArgs(ctx, 0, 0, 'kes log');
     if (ctx.flags.audit && ctx.flags.error) throw new UsageError('--audit and --error cannot be used together');

@@ -37,6 +37,7 @@ export const serverCommand: Command = {
     { name: 'addr', type: 'string', value: 'HOST:PORT', description: 'Listen address (default: the config\'s address, or 0.0.0.0:7373)' },
     { name: 'dev', type: 'boolean', description: 'Start a development server with an in-memory key store' },
     { name: 'workers', type: 'string', value: 'N', description: 'Server processes sharing the port (default: the number of CPUs; 1 for --dev)' },
+    { name: 'max-connections', type: 'string', value: 'N', description: 'Open connections per worker beyond which new ones are closed (default: api.max_connections, or 10000)' },
     { name: 'key', type: 'string', hidden: true, description: 'deprecated' },
     { name: 'cert', type: 'string', hidden: true, description: 'deprecated' },
     { name: 'auth', type: 'string', hidden: true, description: 'deprecated' },
@@ -56,10 +57,15 @@ async function runServer({ flags, args, io }: CommandContext): Promise<number> {
   if (!flags.dev && !configFile) throw new UsageError('no config file: use --config FILE, or --dev for a development server');
   let workers = flags.workers === undefined ? availableParallelism() : Number(flags.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > 1024) throw new UsageError(`invalid --workers '${String(flags.workers)}': a number from 1 to 1024`);
+  const maxConnectionsFlag = flags['max-connections'] as string | undefined;
+  const maxConnections = maxConnectionsFlag === undefined ? undefined : /^\d{1,7}$/.test(maxConnectionsFlag) ? Number(maxConnectionsFlag) : NaN;
+  if (maxConnections !== undefined && !(maxConnections >= 1 && maxConnections <= 1_000_000)) {
+    throw new UsageError(`invalid --max-connections '${maxConnectionsFlag}': a number from 1 to 1000000`);
+  }
 
   if (cluster.isWorker) {
     const config = await loadConfigFile(configFile!, io.env);
-    return runWorker({ config, configFile, address: addr, workers, env: io.env, stdout: io.stdout, stderr: io.stderr });
+    return runWorker({ config, configFile, address: addr, workers, maxConnections, env: io.env, stdout: io.stdout, stderr: io.stderr });
   }
 
   const dev = flags.dev ? await createDevSetup(addr ?? DEV_ADDRESS) : undefined;
@@ -74,6 +80,7 @@ async function runServer({ flags, args, io }: CommandContext): Promise<number> {
     const build = buildInfo();
     return runPrimary({
       workers,
+      config,
       configFile,
       env: io.env,
       stdout: io.stdout,
@@ -81,13 +88,13 @@ async function runServer({ flags, args, io }: CommandContext): Promise<number> {
       banner: (host, port) => banner({ config, build, host, port, color, workers }),
     });
   }
-  return runSingle(config, { configFile, addr, dev, io, color });
+  return runSingle(config, { configFile, addr, maxConnections, dev, io, color });
 }
 
 /** One server process: the whole server in this process. */
-async function runSingle(config: ServerConfig, o: { configFile?: string; addr?: string; dev?: DevSetup; io: CliIo; color: boolean }): Promise<number> {
+async function runSingle(config: ServerConfig, o: { configFile?: string; addr?: string; maxConnections?: number; dev?: DevSetup; io: CliIo; color: boolean }): Promise<number> {
   const { configFile, dev, io } = o;
-  const server = await KesServer.start(config, { address: o.addr, stdout: io.stdout, stderr: io.stderr });
+  const server = await KesServer.start(config, { address: o.addr, maxConnections: o.maxConnections, stdout: io.stdout, stderr: io.stderr });
   const { host, port } = server.address;
   io.stdout.write(banner({ config, build: server.runtime.build, host, port, color: o.color, dev, workers: 1 }));
 

@@ -1,13 +1,17 @@
 /**
  * A log event hub that spans the workers of a cluster: events published in one worker reach
  * the subscribers of every worker, through the primary. Events cross processes only while some
- * other worker has a subscriber, so an idle log stream costs nothing.
+ * other worker has a subscriber, or the primary records them (`log.audit_file`), so an idle
+ * log stream costs nothing.
  */
 import { EventHub, type Subscriber } from '../../log/event-hub.js';
 
 export class BridgedHub<T> extends EventHub<T> {
   /** Set by the primary: whether other workers have subscribers. */
   othersSubscribed = false;
+
+  /** Set from the config: the primary records every event (the audit file), so all are forwarded. */
+  forwardAll = false;
 
   constructor(
     private readonly forward: (event: T) => void,
@@ -26,12 +30,12 @@ export class BridgedHub<T> extends EventHub<T> {
   }
 
   override get active(): boolean {
-    return this.size > 0 || this.othersSubscribed;
+    return this.size > 0 || this.othersSubscribed || this.forwardAll;
   }
 
-  /** Publishes a local event: to local subscribers, and to the other workers when they listen. */
+  /** Publishes a local event: to local subscribers, and to the primary when it or other workers listen. */
   override publish(event: T): number {
-    if (this.othersSubscribed) this.forward(event);
+    if (this.othersSubscribed || this.forwardAll) this.forward(event);
     return super.publish(event);
   }
 

@@ -1,5 +1,7 @@
 /** Messages between the primary process and the workers of a cluster (node:cluster IPC). */
 import type { MetricsSnapshot } from '../../metrics/metrics.js';
+import type { AuditEvent } from '../../log/audit-log.js';
+import { Timestamp } from '../../util/time.js';
 
 export type LogKind = 'error' | 'audit';
 
@@ -28,4 +30,14 @@ export type ToPrimary =
 
 export function isMessage(value: unknown): value is { type: string } {
   return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';
+}
+
+/** An audit event as sent between processes: its time as RFC 3339 text. */
+export function encodeAuditEvent(e: AuditEvent): unknown {
+  return { ...e, time: e.time.toString() };
+}
+
+export function decodeAuditEvent(event: unknown): AuditEvent {
+  const e = event as Omit<AuditEvent, 'time'> & { time: string };
+  return { ...e, time: Timestamp.parse(e.time) ?? Timestamp.now() };
 }

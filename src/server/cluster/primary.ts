@@ -2,7 +2,8 @@
  * The primary process of `kes server --workers N`: forks the workers (they share the listening
  * port through node:cluster), prints the banner once they listen, relays metrics and log events
  * between them, forwards SIGHUP as a reload and SIGINT/SIGTERM as a graceful shutdown, and
- * replaces a worker that dies.
+ * replaces a worker that dies. It writes `log.audit_file`: the workers forward every audit
+ * event, so there is one file and one hash chain.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
@@ -10,10 +11,17 @@ import type { Writable } from 'node:stream';
 import { loadConfigFile } from '../../config/parse-config.js';
 import { addSnapshot, emptySnapshot, type MetricsSnapshot } from '../../metrics/metrics.js';
 import { describeFailure } from '../error-response.js';
-import { isMessage, type LogKind, type ToPrimary, type ToWorker } from './messages.js';
+import { loadTlsMaterial } from '../tls.js';
+import type { ServerConfig } from '../../config/types.js';
+import { AuditFileSink } from '../../log/audit-file-sink.js';
+import { ErrorLog } from '../../log/error-log.js';
+import { EventHub } from '../../log/event-hub.js';
+import { decodeAuditEvent, isMessage, type LogKind, type ToPrimary, type ToWorker } from './messages.js';
 
 export interface PrimaryOptions {
   workers: number;
+  /** The config the workers start with. */
+  config: ServerConfig;
   configFile?: string;
   env: Record<string, string | undefined>;
   stdout: Writable;
@@ -24,8 +32,32 @@ export interface PrimaryOptions {
 
 const RESTART_WINDOW_MS = 60_000;
 const MAX_RESTARTS = 5;
+const TLS_REFRESH_MS = 15 * 60_000;
 
-export function runPrimary(o: PrimaryOptions): Promise<number> {
+export async function runPrimary(o: PrimaryOptions): Promise<number> {
+  // The audit file, opened before the workers start; its errors go to stderr.
+  const audit = new AuditFileSink();
+  let current = o.config;
+  const applyAuditFile = async (config: ServerConfig) => {
+    if (!config.log.auditFile) return audit.close();
+    audit.configure(config.log.auditFile, await loadTlsMaterial(config.tls), new ErrorLog(config.log.error, o.stderr, new EventHub()));
+  };
+  try {
+    await applyAuditFile(o.config);
+  } catch (err) {
+    o.stderr.write(`Error: ${describeFailure(err)}\n`);
+    return 1;
+  }
+  // Certificates may be renewed with a new key: checkpoints are signed with the current one.
+  const refreshKey = setInterval(() => {
+    if (!o.configFile || !current.log.auditFile) return;
+    loadConfigFile(o.configFile, o.env)
+      .then((c) => loadTlsMaterial(c.tls))
+      .then((tls) => audit.updateKey(tls))
+      .catch(() => undefined); // The workers report TLS reload errors.
+  }, TLS_REFRESH_MS);
+  refreshKey.unref();
+
   const ticketKeys = randomBytes(48).toString('hex');
   const subscribers: Record<LogKind, Map<number, number>> = { error: new Map(), audit: new Map() };
   // A worker's metrics request: the id it used, the workers still to answer, the running sum.
@@ -45,6 +77,8 @@ export function runPrimary(o: PrimaryOptions): Promise<number> {
     let ready = 0;
 
     const finish = (code: number) => {
+      clearInterval(refreshKey);
+      audit.close();
       process.off('SIGHUP', onHup);
       process.off('SIGINT', onStop);
       process.off('SIGTERM', onStop);
@@ -119,6 +153,7 @@ export function runPrimary(o: PrimaryOptions): Promise<number> {
           return;
         }
         case 'event':
+          if (msg.kind === 'audit') audit.write(decodeAuditEvent(msg.event));
           for (const x of live()) if (x.id !== w.id && (subscribers[msg.kind].get(x.id) ?? 0) > 0) send(x, { type: 'event', kind: msg.kind, event: msg.event });
           return;
         case 'subscribers':
@@ -164,15 +199,16 @@ export function runPrimary(o: PrimaryOptions): Promise<number> {
     const onHup = () => {
       if (!o.configFile || stopping) return;
       const file = o.configFile;
-      loadConfigFile(file, o.env).then(
-        () => {
+      loadConfigFile(file, o.env)
+        .then(async (config) => {
+          await applyAuditFile(config);
+          current = config;
           const workers = live();
           const id = nextId++;
           reloads.set(id, { waiting: new Set(workers.map((w) => w.id)), errors: [] });
           for (const w of workers) send(w, { type: 'reload', id });
-        },
-        (err) => o.stderr.write(`Error: failed to reload config file '${file}': ${describeFailure(err)}\n`),
-      );
+        })
+        .catch((err) => o.stderr.write(`Error: failed to reload config file '${file}': ${describeFailure(err)}\n`));
     };
     const onStop = () => {
       if (!stopping) o.stdout.write('\n=> Stopping server... Goodbye.\n');

@@ -5,7 +5,6 @@
 import type { Writable } from 'node:stream';
 import type { ServerConfig } from '../../config/types.js';
 import { loadConfigFile } from '../../config/parse-config.js';
-import { Timestamp } from '../../util/time.js';
 import type { MetricsSnapshot } from '../../metrics/metrics.js';
 import type { AuditEvent } from '../../log/audit-log.js';
 import type { ErrorEvent } from '../../log/error-log.js';
@@ -13,7 +12,7 @@ import { KesServer } from '../server.js';
 import { createRuntime } from '../runtime.js';
 import { describeFailure } from '../error-response.js';
 import { BridgedHub } from './bridged-hub.js';
-import { isMessage, type LogKind, type ToPrimary, type ToWorker } from './messages.js';
+import { decodeAuditEvent, encodeAuditEvent, isMessage, type LogKind, type ToPrimary, type ToWorker } from './messages.js';
 
 const TLS_REFRESH_MS = 15 * 60_000;
 
@@ -22,6 +21,8 @@ export interface WorkerOptions {
   configFile?: string;
   address?: string;
   workers: number;
+  /** `--max-connections`: the connection limit of this worker, over the config's. */
+  maxConnections?: number;
   env: Record<string, string | undefined>;
   stdout: Writable;
   stderr: Writable;
@@ -42,7 +43,9 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
       (count) => send({ type: 'subscribers', kind, count }),
     );
   const errorHub = hub<ErrorEvent>('error', (e) => e);
-  const auditHub = hub<AuditEvent>('audit', (e) => ({ ...e, time: e.time.toString() }));
+  const auditHub = hub<AuditEvent>('audit', encodeAuditEvent);
+  // The primary writes log.audit_file: it needs every audit event.
+  auditHub.forwardAll = o.config.log.auditFile !== undefined;
   const runtime = createRuntime({
     stdout: o.stdout,
     stderr: o.stderr,
@@ -80,7 +83,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
       case 'reload':
         if (!server || !o.configFile) return send({ type: 'reloaded', id: msg.id });
         loadConfigFile(o.configFile, o.env)
-          .then((c) => server!.reload(c))
+          .then((c) => server!.reload(c).then(() => (auditHub.forwardAll = c.log.auditFile !== undefined)))
           .then(
             () => send({ type: 'reloaded', id: msg.id }),
             (err) => send({ type: 'reloaded', id: msg.id, error: describeFailure(err) }),
@@ -94,10 +97,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
         return;
       case 'event':
         if (msg.kind === 'error') errorHub.deliver(msg.event as ErrorEvent);
-        else {
-          const e = msg.event as Omit<AuditEvent, 'time'> & { time: string };
-          auditHub.deliver({ ...e, time: Timestamp.parse(e.time) ?? Timestamp.now() });
-        }
+        else auditHub.deliver(decodeAuditEvent(msg.event));
         return;
       case 'subscribers':
         (msg.kind === 'error' ? errorHub : auditHub).othersSubscribed = msg.others;
@@ -113,7 +113,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
   const ticketKeys = await Promise.race([initialized, stopped.then(() => undefined)]);
   if (ticketKeys !== undefined && !stopRequested) {
     try {
-      server = await KesServer.start(o.config, { address: o.address, runtime, ticketKeys: Buffer.from(ticketKeys, 'hex') });
+      server = await KesServer.start(o.config, { address: o.address, runtime, auditFile: false, maxConnections: o.maxConnections, ticketKeys: Buffer.from(ticketKeys, 'hex') });
       send({ type: 'ready', ...server.address });
     } catch (err) {
       send({ type: 'failed', message: describeFailure(err) });

@@ -114,9 +114,11 @@ const MAX_BULK = 1000;
 /** Legacy `POST /v1/key/bulk/decrypt/<name>`: all ciphertexts decrypt, or the call fails. */
 export async function bulkDecrypt(ctx: RequestContext): Promise<Reply> {
   const name = keyName(ctx);
+  // Read outside the try: a body over the limit is a 413, not a JSON error.
+  const body = await ctx.body();
   let items: unknown;
   try {
-    items = JSON.parse((await ctx.body()).toString('utf8'));
+    items = JSON.parse(body.toString('utf8'));
   } catch {
     throw new KesError('KES_ERR_BAD_REQUEST');
   }
