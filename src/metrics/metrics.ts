@@ -63,8 +63,8 @@ export class Metrics {
     this.data.active--;
     const family = status >= 500 ? this.data.failure : status >= 400 ? this.data.error : status >= 200 && status < 300 ? this.data.success : undefined;
     if (family) family[status] = (family[status] ?? 0) + 1;
-    let i = RESPONSE_TIME_BUCKETS.findIndex((le) => seconds <= le);
-    if (i < 0) i = RESPONSE_TIME_BUCKETS.length;
+    let i = 0;
+    while (i < RESPONSE_TIME_BUCKETS.length && seconds > RESPONSE_TIME_BUCKETS[i]!) i++;
     this.data.buckets[i]!++;
     this.data.sum += seconds;
     this.data.count++;

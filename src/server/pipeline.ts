@@ -24,16 +24,20 @@ const MAX_DRAIN = 256 * 1024;
 
 type Headers = Record<string, string | number>;
 
-/** Serves one request with the given state. Never throws. */
-export function serveRequest(state: ServerState, req: HttpRequest, res: HttpResponse): Promise<void> | void {
+/**
+ * Serves one request with the given state. Never throws.
+ * @param closed called once when the response is done or the client went away
+ */
+export function serveRequest(state: ServerState, req: HttpRequest, res: HttpResponse, closed: () => void): Promise<void> | void {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const path = decodePath(q < 0 ? url : url.slice(0, q));
-  if (path === undefined) return plain(res, 400, '400 Bad Request');
-  const match = state.router.match(path, q < 0 ? '' : url.slice(q + 1));
+  const match = path === undefined ? undefined : state.router.match(path, q < 0 ? '' : url.slice(q + 1));
+  if (path !== undefined && match?.kind === 'route') return new Exchange(state, req, res, match.route, path, match.resource, closed).run();
+  responseOf(res).on('close', closed);
+  if (match === undefined) return plain(res, 400, '400 Bad Request');
   if (match.kind === 'not-found') return plain(res, 404, '404 page not found\n');
   if (match.kind === 'redirect') return redirect(req, res, match.location);
-  return new Exchange(state, req, res, match.route, path, match.resource).run();
 }
 
 function plain(res: HttpResponse, status: number, body: string): void {
@@ -82,6 +86,7 @@ class Exchange implements RequestContext, Expirable {
     readonly route: Route,
     readonly path: string,
     readonly resource: string,
+    private readonly closed: () => void,
   ) {
     this.res = responseOf(res);
     this.method = req.method ?? '';
@@ -93,9 +98,15 @@ class Exchange implements RequestContext, Expirable {
   async run(): Promise<void> {
     const { route } = this;
     if (route.metered) this.state.runtime.metrics.requestStarted();
-    this.res.once('close', () => {
-      this.controller?.abort();
-      this.complete();
+    // One listener for everything that happens when the response is done (the close event is
+    // emitted once): a second listener would cost every request a listener array.
+    this.res.on('close', () => {
+      try {
+        this.controller?.abort();
+        this.complete();
+      } finally {
+        this.closed();
+      }
     });
     try {
       if (this.method !== route.method && !(this.method === 'POST' && route.method === 'PUT')) {

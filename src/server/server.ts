@@ -207,11 +207,10 @@ export class KesServer {
     this.inflight++;
     const watch = connectionWatchOf(req.socket);
     watch?.begin();
-    res.once('close', () => {
+    void serveRequest(this.state, req, res, () => {
       watch?.end();
       if (--this.inflight === 0) for (const fn of this.idle) fn();
     });
-    void serveRequest(this.state, req, res);
   }
 
   /** Identity once per connection; connections without a required certificate are closed. */
