@@ -3,7 +3,7 @@
  * under the same mTLS keep-alive load, plus handshakes, memory, workers and cost growth.
  * The server and the reference run pinned to CPU 0, the load generator to CPU 1.
  *
- *   npm run bench [-- --quick] [--duration S] [--rounds N] [--connections 1,16,64]
+ *   npm run bench [-- --quick] [--duration S] [--rounds N] [--connections 1,16,64] [--ops generate,decrypt]
  *                 [--only throughput,handshake,memory,workers,growth]
  *
  * Each throughput figure is the median of N alternating rounds (server, reference, reference,
@@ -35,7 +35,7 @@ const DURATION = Number(flag('duration') ?? (quick ? 3 : 6));
 const CONNECTIONS = (flag('connections') ?? (quick ? '16' : '1,16,64')).split(',').map(Number);
 const ROUNDS = Number(flag('rounds') ?? (quick ? 1 : 3));
 const ONLY = new Set((flag('only') ?? 'throughput,handshake,memory,workers,growth').split(','));
-const OPS: Operation[] = ['generate', 'decrypt', 'encrypt', 'hmac', 'describe'];
+const OPS = (flag('ops') ?? 'generate,decrypt,encrypt,hmac,describe').split(',') as Operation[];
 
 const log = (s: string) => process.stderr.write(s + '\n');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -257,9 +257,10 @@ function table(rows: Row[]): string {
   ];
   for (const r of rows) {
     const ratio = r.server.reqPerSec / r.reference.reqPerSec;
-    const p99 = r.server.p99 / Math.max(r.reference.p99, 1e-9);
+    // autocannon records whole milliseconds: below 1 ms there is no ratio to give.
+    const p99 = r.reference.p99 > 0 ? (r.server.p99 / r.reference.p99).toFixed(2) : '–';
     const cpu = `${Math.round(r.server.cpuUsPerRequest)} / ${Math.round(r.reference.cpuUsPerRequest)}`;
-    lines.push(`| ${r.op} | ${r.connections} | ${Math.round(r.server.reqPerSec)} | ${Math.round(r.reference.reqPerSec)} | ${ratio.toFixed(2)} | ${r.server.p50} / ${r.server.p99} | ${r.reference.p50} / ${r.reference.p99} | ${p99.toFixed(2)} | ${cpu} |`);
+    lines.push(`| ${r.op} | ${r.connections} | ${Math.round(r.server.reqPerSec)} | ${Math.round(r.reference.reqPerSec)} | ${ratio.toFixed(2)} | ${r.server.p50} / ${r.server.p99} | ${r.reference.p50} / ${r.reference.p99} | ${p99} | ${cpu} |`);
   }
   return lines.join('\n');
 }

@@ -34,7 +34,7 @@ export function encodeCiphertext(m: SealedMessage): Buffer {
  * ciphertext at all (too short); authenticity is checked only when it is opened.
  */
 export function parseCiphertext(c: Uint8Array): SealedMessage | undefined {
-  const buf = Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+  const buf = Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
   if (buf[0] === 0x95) {
     const m = parseMsgpack(buf);
     if (m) return m;

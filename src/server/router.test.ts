@@ -29,3 +29,13 @@ test('cleanPath follows Go path.Clean and keeps a trailing slash', () => {
   assert.equal(cleanPath('/a/../../b/'), '/b/');
   assert.equal(cleanPath('a//b/.'), '/a/b');
 });
+
+test('remembered matches answer like fresh ones, and redirects are never remembered', () => {
+  const r = new Router([{ path: '/v1/key/' }, { path: '/v1/log/' }]);
+  for (let i = 0; i < 2; i++) {
+    assert.deepEqual(r.match('/v1/key/a'), { kind: 'route', route: { path: '/v1/key/' }, resource: 'a' });
+    assert.deepEqual(r.match('/v1/log', `q=${i}`), { kind: 'redirect', location: `/v1/log/?q=${i}` });
+  }
+  for (let i = 0; i < 5000; i++) r.match(`/v1/key/k${i}`); // beyond the table: it starts over
+  assert.deepEqual(r.match('/v1/key/k1'), { kind: 'route', route: { path: '/v1/key/' }, resource: 'k1' });
+});

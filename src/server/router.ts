@@ -14,6 +14,8 @@ export type RouteMatch<R> =
 export class Router<R extends { path: string }> {
   private readonly exact = new Map<string, R>();
   private readonly subtrees = new Map<string, R>();
+  /** Route matches (never redirects, which keep the query) of recent short paths. */
+  private readonly recent = new Map<string, RouteMatch<R>>();
 
   constructor(routes: readonly R[]) {
     for (const r of routes) {
@@ -27,6 +29,19 @@ export class Router<R extends { path: string }> {
    * @param query the raw query string without `?` (kept on redirects)
    */
   match(path: string, query = ''): RouteMatch<R> {
+    const known = this.recent.get(path);
+    if (known) return known;
+    const m = this.resolve(path, query);
+    if (m.kind === 'route' && path.length <= RECENT_PATH_LENGTH) {
+      // Clients repeat the same few paths (one key name per bucket): remember recent matches,
+      // forgetting all of them when the table is full so memory stays bounded.
+      if (this.recent.size >= RECENT_MATCHES) this.recent.clear();
+      this.recent.set(path, m);
+    }
+    return m;
+  }
+
+  private resolve(path: string, query: string): RouteMatch<R> {
     const clean = cleanPath(path);
     if (clean !== path) return { kind: 'redirect', location: clean + querySuffix(query) };
 
@@ -41,6 +56,10 @@ export class Router<R extends { path: string }> {
     return { kind: 'not-found' };
   }
 }
+
+/** How many route matches the router remembers, of paths up to this length (names: 80). */
+const RECENT_MATCHES = 4096;
+const RECENT_PATH_LENGTH = 256;
 
 const querySuffix = (query: string) => (query ? `?${query}` : '');
 

@@ -7,7 +7,26 @@
  * the same way it fails against KES.
  */
 
-const STD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** 1 for the 64 characters of the standard alphabet, by character code. */
+const ALPHABET = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') ALPHABET[c.charCodeAt(0)] = 1;
+const PAD = 0x3d; // '='
+
+/**
+ * Reports whether s is standard padded base64: whole 4-character groups of the alphabet, the
+ * last one possibly ending in `=` or `==`. (A loop over a table: a regular expression cost a
+ * microsecond per field on the request hot path.)
+ */
+function isStdBase64(s: string): boolean {
+  const n = s.length;
+  if (n % 4 !== 0) return false;
+  let end = n;
+  if (n > 0 && s.charCodeAt(n - 1) === PAD) end = s.charCodeAt(n - 2) === PAD ? n - 2 : n - 1;
+  for (let i = 0; i < end; i++) {
+    if (ALPHABET[s.charCodeAt(i)] !== 1) return false;
+  }
+  return true;
+}
 
 /**
  * Decodes standard padded base64. Line breaks (`\r`, `\n`) are ignored as in Go.
@@ -15,7 +34,7 @@ const STD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}
  */
 export function decodeBase64(text: string): Buffer | undefined {
   const s = text.includes('\n') || text.includes('\r') ? text.replace(/[\r\n]/g, '') : text;
-  if (!STD_BASE64.test(s)) return undefined;
+  if (!isStdBase64(s)) return undefined;
   return Buffer.from(s, 'base64');
 }
 
