@@ -52,6 +52,7 @@ test('no secret material in logs, audit and error events, metrics, status or err
     config.keystore = { type: 'fs', path: join(dir, 'keys') };
     config.log.audit = LOG_DEBUG;
     config.log.error = LOG_DEBUG;
+    config.log.auditFile = { path: join(dir, 'audit', 'audit.log'), maxSize: 16 * 1024, checkpointEvery: 10, checkpointIntervalMs: 0 };
     app = pki.client({ commonName: 'app' });
     config.policies.app = { allow: ['/v1/key/generate/app-*'], deny: ['/v1/key/generate/app-denied'], identities: [app.identity] };
   });
@@ -141,13 +142,19 @@ test('no secret material in logs, audit and error events, metrics, status or err
     await new Promise((r) => setTimeout(r, 200)); // let the last events reach the streams
     auditStream.close();
     errorStream.close();
-    await t.close();
     await Promise.all(streams);
+    // The audit file and its rotated files (read before close removes the folder).
+    await t.server.close(100);
+    const auditDir = join(t.dir, 'audit');
+    for (const name of readdirSync(auditDir)) outputs.push({ where: `audit file ${name}`, text: readFileSync(join(auditDir, name), 'utf8') });
+    await t.close();
   }
 
   outputs.push({ where: 'stdout (audit log)', text: t.stdout() }, { where: 'stderr (error log)', text: t.stderr() });
   outputs.push({ where: '/v1/log/audit stream', text: audit.join('\n') }, { where: '/v1/log/error stream', text: errors.join('\n') });
   assert.ok(audit.length >= 40, `audit events seen: ${audit.length}`);
+  const auditFileLines = outputs.filter((o) => o.where.startsWith('audit file')).flatMap((o) => o.text.split('\n').filter(Boolean));
+  assert.ok(auditFileLines.length >= audit.length, `audit file records: ${auditFileLines.length}`);
   assert.ok(t.stdout().split('\n').length >= 40, 'the stdout audit sink recorded the workload');
   assert.match(t.stderr() + errors.join('\n'), /failed to read key/, 'the store failure reached the error log');
 
