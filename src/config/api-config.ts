@@ -28,7 +28,10 @@ export function readApiConfig(api: ConfigNode): Record<string, RouteConfig> {
 /** The `api:` key of the connection limit (an openkes extension; route keys start with `/`). */
 const MAX_CONNECTIONS = 'max_connections';
 
-/** `api.max_connections`: an integer from 1 to 1,000,000; undefined when not set. */
+/** The values `api.max_connections` (and `kes server --max-connections`) accept. */
+export const MAX_CONNECTIONS_RANGE = { min: 1, max: 1_000_000 } as const;
+
+/** `api.max_connections`: an integer in {@link MAX_CONNECTIONS_RANGE}; undefined when not set. */
 export function readMaxConnections(api: ConfigNode): number | undefined {
-  return api.integer(MAX_CONNECTIONS, 1, 1_000_000);
+  return api.integer(MAX_CONNECTIONS, MAX_CONNECTIONS_RANGE.min, MAX_CONNECTIONS_RANGE.max);
 }

@@ -11,6 +11,7 @@ import type { CliIo, Command, CommandContext } from '../command.js';
 import { useColor } from '../output.js';
 import { banner } from './server-banner.js';
 import { loadConfigFile } from '../../config/parse-config.js';
+import { MAX_CONNECTIONS_RANGE } from '../../config/api-config.js';
 import { KesServer } from '../../server/server.js';
 import { createDevSetup, DEV_ADDRESS, type DevSetup } from '../../server/dev.js';
 import { runPrimary } from '../../server/cluster/primary.js';
@@ -59,8 +60,9 @@ async function runServer({ flags, args, io }: CommandContext): Promise<number> {
   if (!Number.isInteger(workers) || workers < 1 || workers > 1024) throw new UsageError(`invalid --workers '${String(flags.workers)}': a number from 1 to 1024`);
   const maxConnectionsFlag = flags['max-connections'] as string | undefined;
   const maxConnections = maxConnectionsFlag === undefined ? undefined : /^\d{1,7}$/.test(maxConnectionsFlag) ? Number(maxConnectionsFlag) : NaN;
-  if (maxConnections !== undefined && !(maxConnections >= 1 && maxConnections <= 1_000_000)) {
-    throw new UsageError(`invalid --max-connections '${maxConnectionsFlag}': a number from 1 to 1000000`);
+  const { min, max } = MAX_CONNECTIONS_RANGE;
+  if (maxConnections !== undefined && !(maxConnections >= min && maxConnections <= max)) {
+    throw new UsageError(`invalid --max-connections '${maxConnectionsFlag}': a number from ${min} to ${max}`);
   }
 
   if (cluster.isWorker) {
