@@ -10,7 +10,7 @@ import { randomBytes } from './random.js';
 import { KesError } from '../api/errors.js';
 import { hchacha20 } from './hchacha20.js';
 import { type KeyType } from './key-type.js';
-import { encodeCiphertext, IV_SIZE, NONCE_SIZE, parseCiphertext, TAG_SIZE } from './ciphertext.js';
+import { IV_SIZE, NONCE_SIZE, parseCiphertext, TAG_SIZE } from './ciphertext.js';
 
 /** Size of every secret key and HMAC key, in bytes. */
 export const KEY_SIZE = 32;
@@ -66,8 +66,10 @@ export class SecretKey {
     const nonce = r.subarray(IV_SIZE);
     const cipher = newCipher(this.type, this.deriveKey(this.type, iv), nonce);
     if (associatedData && associatedData.length > 0) cipher.setAAD(associatedData);
-    const sealed = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
-    return encodeCiphertext({ sealed, iv, nonce });
+    // The raw format (sealed ‖ iv ‖ nonce, sealed = ciphertext ‖ tag) in one copy.
+    const ciphertext = cipher.update(plaintext);
+    const rest = cipher.final();
+    return Buffer.concat([ciphertext, rest, cipher.getAuthTag(), iv, nonce]);
   }
 
   /**
@@ -85,7 +87,9 @@ export class SecretKey {
       const decipher = newDecipher(type, this.deriveKey(type, m.iv), m.nonce);
       decipher.setAuthTag(m.sealed.subarray(tagAt));
       if (associatedData && associatedData.length > 0) decipher.setAAD(associatedData);
-      return Buffer.concat([decipher.update(m.sealed.subarray(0, tagAt)), decipher.final()]);
+      const plaintext = decipher.update(m.sealed.subarray(0, tagAt));
+      const rest = decipher.final(); // empty for these AEADs: no second copy then
+      return rest.length === 0 ? plaintext : Buffer.concat([plaintext, rest]);
     } catch (cause) {
       throw new KesError('KES_ERR_DECRYPT', undefined, { cause });
     }
@@ -97,12 +101,12 @@ export class SecretKey {
 }
 
 // authTagLength pins the tag size, so a truncated tag can never authenticate.
+const AEAD_OPTIONS = { authTagLength: TAG_SIZE };
+
 function newCipher(type: KeyType, key: Buffer, nonce: Buffer) {
-  const options = { authTagLength: TAG_SIZE };
-  return type === 'AES256' ? createCipheriv('aes-256-gcm', key, nonce, options) : createCipheriv('chacha20-poly1305', key, nonce, options);
+  return type === 'AES256' ? createCipheriv('aes-256-gcm', key, nonce, AEAD_OPTIONS) : createCipheriv('chacha20-poly1305', key, nonce, AEAD_OPTIONS);
 }
 
 function newDecipher(type: KeyType, key: Buffer, nonce: Buffer) {
-  const options = { authTagLength: TAG_SIZE };
-  return type === 'AES256' ? createDecipheriv('aes-256-gcm', key, nonce, options) : createDecipheriv('chacha20-poly1305', key, nonce, options);
+  return type === 'AES256' ? createDecipheriv('aes-256-gcm', key, nonce, AEAD_OPTIONS) : createDecipheriv('chacha20-poly1305', key, nonce, AEAD_OPTIONS);
 }

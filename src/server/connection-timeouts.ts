@@ -24,43 +24,55 @@ const WATCH = Symbol('kes.connection-watch');
 
 type Tagged = { [WATCH]?: ConnectionWatch };
 
-/** The request time-outs of one connection (HTTP/1.1, or an HTTP/2 session's socket). */
+/**
+ * The request time-outs of one connection (HTTP/1.1, or an HTTP/2 session's socket). A request
+ * only counts and takes a timestamp; the timer is not moved per request but, when it fires,
+ * works out whether the connection has been idle long enough or when to look again.
+ */
 class ConnectionWatch {
   private active = 0;
   private timer: NodeJS.Timeout;
-  private idle = false;
+  /** The idle limit in force: firstRequestMs until the first request, then idleMs. */
+  private limitMs: number;
+  /** When the connection last became idle (performance.now()). */
+  private idleSince = performance.now();
 
   constructor(
     private readonly socket: Socket,
     private readonly timeouts: ConnectionTimeouts,
   ) {
-    this.timer = setTimeout(() => this.expire(), timeouts.firstRequestMs);
-    this.timer.unref();
+    this.limitMs = timeouts.firstRequestMs;
+    this.timer = this.arm(this.limitMs);
     socket.once('close', () => clearTimeout(this.timer));
   }
 
   /** A request's headers are complete. */
   begin(): void {
     this.active++;
-    if (!this.idle) {
-      // The first request arrived: from now on the keep-alive idle time applies.
-      this.idle = true;
-      clearTimeout(this.timer);
-      this.timer = setTimeout(() => this.expire(), this.timeouts.idleMs);
-      this.timer.unref();
-    }
+    // From the first request on, the keep-alive idle time applies.
+    this.limitMs = this.timeouts.idleMs;
   }
 
   /** A request is done (answered, or the client went away). */
   end(): void {
-    // One timer, restarted when the connection becomes idle: no allocation per request.
-    if (--this.active === 0) this.timer.refresh();
+    if (--this.active === 0) this.idleSince = performance.now();
   }
 
-  private expire(): void {
-    // Busy: the next end() restarts the timer.
-    if (this.active > 0) return;
-    this.socket.destroy();
+  private check(): void {
+    if (this.active > 0) {
+      // Busy: the idle time starts when the last request ends; look again after the limit.
+      this.timer = this.arm(this.limitMs);
+      return;
+    }
+    const idleMs = performance.now() - this.idleSince;
+    if (idleMs >= this.limitMs) this.socket.destroy();
+    else this.timer = this.arm(this.limitMs - idleMs);
+  }
+
+  private arm(ms: number): NodeJS.Timeout {
+    const timer = setTimeout(() => this.check(), ms);
+    timer.unref();
+    return timer;
   }
 }
 

@@ -207,7 +207,7 @@ export class KesServer {
     this.inflight++;
     const watch = connectionWatchOf(req.socket);
     watch?.begin();
-    void serveRequest(this.state, req, res, () => {
+    serveRequest(this.state, req, res, () => {
       watch?.end();
       if (--this.inflight === 0) for (const fn of this.idle) fn();
     });

@@ -36,7 +36,7 @@ function foldName(name: string): string {
  */
 export function getField(obj: JsonObject, name: string): unknown {
   let value: unknown;
-  for (const key of Object.keys(obj)) {
+  for (const key in obj) {
     if (key === name || (key.length === name.length && foldName(key) === name)) value = obj[key];
   }
   return value ?? undefined;

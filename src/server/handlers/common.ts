@@ -42,10 +42,19 @@ export function listingPrefix(ctx: RequestContext): string {
  * @param message the 400 message when the body is not a JSON object
  */
 export function jsonBody(ctx: RequestContext, message = 'invalid request body'): Promise<JsonObject> {
+  return withJsonBody(ctx, (obj) => obj, message);
+}
+
+/**
+ * Reads the request body as a JSON object and passes it to fn: one promise for reading and
+ * using it (the hot path of the key operations).
+ * @param message the 400 message when the body is not a JSON object
+ */
+export function withJsonBody<T>(ctx: RequestContext, fn: (obj: JsonObject) => T | Promise<T>, message = 'invalid request body'): Promise<T> {
   return ctx.body().then((body) => {
     const obj = parseJsonObject(body.toString('utf8'));
     if (!obj) throw new KesError('KES_ERR_BAD_REQUEST', message);
-    return obj;
+    return fn(obj);
   });
 }
 
@@ -75,12 +84,17 @@ export function storeError(op: StoreOp, err: unknown): Error {
 }
 
 /**
- * Reads a key through the cache; a cached key is returned without a promise (the hot path).
+ * Calls fn with the key `name`: at once when it is cached (the hot path, without a promise),
+ * else once the key store returned it.
  * @throws KesError 404, or 502 `failed to read key`
  */
-export function readKey(ctx: RequestContext, name: string): KeyVersion | Promise<KeyVersion> {
+export function withKey<T>(ctx: RequestContext, name: string, fn: (key: KeyVersion) => T): T | Promise<T> {
   const cached = ctx.state.cache.peek(name);
-  if (cached) return cached;
+  return cached ? fn(cached) : readKey(ctx, name).then(fn);
+}
+
+/** Reads a key through the cache. @throws KesError 404, or 502 `failed to read key` */
+function readKey(ctx: RequestContext, name: string): Promise<KeyVersion> {
   return storeCall('read key', async () => {
     try {
       return await ctx.state.cache.get(name);

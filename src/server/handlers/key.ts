@@ -10,7 +10,7 @@ import { encodeBase64 } from '../../util/base64.js';
 import { bytesField, getField, isJsonObject, JsonFieldError, stringField, type JsonObject } from '../../util/json.js';
 import { base64Json, json, type Reply } from '../reply.js';
 import type { RequestContext } from '../context.js';
-import { jsonBody, keyName, listingPrefix, readKey, storeCall, storeError, wantsNdjson } from './common.js';
+import { jsonBody, keyName, listingPrefix, storeCall, storeError, wantsNdjson, withJsonBody, withKey } from './common.js';
 import { streamJsonList, streamNdjson } from './listing.js';
 
 /** Reads the typed fields of a JSON body; a field of the wrong type is a 400. */
@@ -53,12 +53,13 @@ export async function importKey(ctx: RequestContext): Promise<undefined> {
   await storeNewKey(ctx, name, key);
 }
 
-export async function describeKey(ctx: RequestContext): Promise<Reply> {
+export function describeKey(ctx: RequestContext): Reply | Promise<Reply> {
   const name = keyName(ctx);
-  const v = await readKey(ctx, name);
-  const body: Record<string, string> = { name, algorithm: v.key.type, created_at: v.createdAt.toString() };
-  if (v.createdBy) body.created_by = v.createdBy;
-  return json(body);
+  return withKey(ctx, name, (v) => {
+    const body: Record<string, string> = { name, algorithm: v.key.type, created_at: v.createdAt.toString() };
+    if (v.createdBy) body.created_by = v.createdBy;
+    return json(body);
+  });
 }
 
 export async function listKeys(ctx: RequestContext): Promise<Reply> {
@@ -74,38 +75,48 @@ export async function deleteKey(ctx: RequestContext): Promise<undefined> {
   ctx.auditMessage = `secret key '${name}' deleted`;
 }
 
-export async function generateKey(ctx: RequestContext): Promise<Reply> {
+// The cryptographic operations are written with withJsonBody/withKey instead of await: with the
+// key cached, the reply is built in the same tick the body arrives (each await is a hop).
+
+export function generateKey(ctx: RequestContext): Reply | Promise<Reply> {
   const name = keyName(ctx);
+  const dataKey = (context: Buffer) =>
+    withKey(ctx, name, (v) => {
+      const dek = randomBytes(32);
+      const ciphertext = v.key.encrypt(dek, context);
+      const reply = base64Json({ plaintext: encodeBase64(dek), ciphertext: encodeBase64(ciphertext) });
+      dek.fill(0);
+      return reply;
+    });
   // The body is optional: MinIO always sends {"context"}, other clients may send nothing.
-  const context = ctx.hasBody() ? fields(await jsonBody(ctx), (o) => bytesField(o, 'context')) : Buffer.alloc(0);
-  const v = await readKey(ctx, name);
-  const dek = randomBytes(32);
-  const ciphertext = v.key.encrypt(dek, context);
-  const reply = base64Json({ plaintext: encodeBase64(dek), ciphertext: encodeBase64(ciphertext) });
-  dek.fill(0);
-  return reply;
+  return ctx.hasBody() ? withJsonBody(ctx, (o) => dataKey(fields(o, (x) => bytesField(x, 'context')))) : dataKey(Buffer.alloc(0));
 }
 
-export async function encrypt(ctx: RequestContext): Promise<Reply> {
+export function encrypt(ctx: RequestContext): Promise<Reply> {
   const name = keyName(ctx);
-  const { plaintext, context } = fields(await jsonBody(ctx), (o) => ({ plaintext: bytesField(o, 'plaintext'), context: bytesField(o, 'context') }));
-  const v = await readKey(ctx, name);
-  return base64Json({ ciphertext: encodeBase64(v.key.encrypt(plaintext, context)) });
+  return withJsonBody(ctx, (o) => {
+    const { plaintext, context } = fields(o, (x) => ({ plaintext: bytesField(x, 'plaintext'), context: bytesField(x, 'context') }));
+    return withKey(ctx, name, (v) => base64Json({ ciphertext: encodeBase64(v.key.encrypt(plaintext, context)) }));
+  });
 }
 
-export async function decrypt(ctx: RequestContext): Promise<Reply> {
+export function decrypt(ctx: RequestContext): Promise<Reply> {
   const name = keyName(ctx);
-  const { ciphertext, context } = fields(await jsonBody(ctx), (o) => ({ ciphertext: bytesField(o, 'ciphertext'), context: bytesField(o, 'context') }));
-  const v = await readKey(ctx, name);
-  return base64Json({ plaintext: encodeBase64(v.key.decrypt(ciphertext, context)) });
+  return withJsonBody(ctx, (o) => {
+    const { ciphertext, context } = fields(o, (x) => ({ ciphertext: bytesField(x, 'ciphertext'), context: bytesField(x, 'context') }));
+    return withKey(ctx, name, (v) => base64Json({ plaintext: encodeBase64(v.key.decrypt(ciphertext, context)) }));
+  });
 }
 
-export async function hmac(ctx: RequestContext): Promise<Reply> {
+export function hmac(ctx: RequestContext): Promise<Reply> {
   const name = keyName(ctx);
-  const message = fields(await jsonBody(ctx), (o) => bytesField(o, 'message'));
-  const v = await readKey(ctx, name);
-  if (!v.hmacKey) throw new KesError('KES_ERR_HMAC_NOT_SUPPORTED');
-  return base64Json({ hmac: encodeBase64(v.hmacKey.sum(message)) });
+  return withJsonBody(ctx, (o) => {
+    const message = fields(o, (x) => bytesField(x, 'message'));
+    return withKey(ctx, name, (v) => {
+      if (!v.hmacKey) throw new KesError('KES_ERR_HMAC_NOT_SUPPORTED');
+      return base64Json({ hmac: encodeBase64(v.hmacKey.sum(message)) });
+    });
+  });
 }
 
 /** The most ciphertexts one bulk request may carry, as in KES v0.19–v0.22. */
@@ -125,6 +136,5 @@ export async function bulkDecrypt(ctx: RequestContext): Promise<Reply> {
   if (!Array.isArray(items) || !items.every(isJsonObject)) throw new KesError('KES_ERR_BAD_REQUEST');
   if (items.length > MAX_BULK) throw new KesError('KES_ERR_BAD_REQUEST', 'too many ciphertexts');
   const requests = items.map((o) => fields(o, (x) => ({ ciphertext: bytesField(x, 'ciphertext'), context: bytesField(x, 'context') })));
-  const v = await readKey(ctx, name);
-  return json(requests.map((r) => ({ plaintext: encodeBase64(v.key.decrypt(r.ciphertext, r.context)) })));
+  return withKey(ctx, name, (v) => json(requests.map((r) => ({ plaintext: encodeBase64(v.key.decrypt(r.ciphertext, r.context)) }))));
 }
