@@ -6,8 +6,10 @@
  *   npm run bench [-- --quick] [--duration S] [--rounds N] [--connections 1,16,64] [--ops generate,decrypt]
  *                 [--only throughput,handshake,memory,workers,growth]
  *
- * Each throughput figure is the median of N alternating rounds (server, reference, reference,
- * server, ...): this machine's run-to-run noise is ±10%, more than most differences measured.
+ * Each figure is the median of N alternating rounds (server, reference, reference, server, ...),
+ * and each ratio the median of the rounds' ratios (a round's two runs are back to back): this
+ * machine's speed drifts by ±10% and more, more than most differences measured. Latencies are
+ * exact response times (not autocannon's whole milliseconds).
  *
  * Prints tables and writes bench/results/bench-<time>.json.
  */
@@ -31,9 +33,9 @@ const flag = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const quick = args.includes('--quick');
-const DURATION = Number(flag('duration') ?? (quick ? 3 : 6));
+const DURATION = Number(flag('duration') ?? (quick ? 3 : 4));
 const CONNECTIONS = (flag('connections') ?? (quick ? '16' : '1,16,64')).split(',').map(Number);
-const ROUNDS = Number(flag('rounds') ?? (quick ? 1 : 3));
+const ROUNDS = Number(flag('rounds') ?? (quick ? 1 : 5));
 const ONLY = new Set((flag('only') ?? 'throughput,handshake,memory,workers,growth').split(','));
 const OPS = (flag('ops') ?? 'generate,decrypt,encrypt,hmac,describe').split(',') as Operation[];
 
@@ -80,6 +82,9 @@ interface Row {
   connections: number;
   server: Measured;
   reference: Measured;
+  /** Median over the rounds of server/reference, each round's two runs back to back. */
+  ratio: number;
+  p99Ratio: number;
 }
 
 async function measure(t: Target, spec: LoadSpec): Promise<Measured> {
@@ -111,7 +116,10 @@ async function throughput(f: Fixtures, server: Target, reference: Target): Promi
         non2xx: Math.max(...rs.map((x) => x.non2xx)),
         cpuUsPerRequest: median(rs.map((x) => x.cpuUsPerRequest)),
       });
-      const row = { op, connections, server: pick(runs.server!), reference: pick(runs.reference!) };
+      // The machine's speed drifts between rounds: a ratio of two runs made back to back is
+      // steadier than the ratio of two medians.
+      const paired = (f: (m: Measured) => number) => median(runs.server!.map((m, i) => f(m) / f(runs.reference![i]!)));
+      const row = { op, connections, server: pick(runs.server!), reference: pick(runs.reference!), ratio: paired((m) => m.reqPerSec), p99Ratio: paired((m) => m.p99) };
       rows.push(row);
       log(`  ${op.padEnd(9)} c=${String(connections).padEnd(3)} server ${Math.round(row.server.reqPerSec)} req/s p99 ${row.server.p99} ms | reference ${Math.round(row.reference.reqPerSec)} req/s p99 ${row.reference.p99} ms`);
     }
@@ -127,8 +135,9 @@ async function handshakes(f: Fixtures, server: Target, reference: Target) {
       runs[t.name]!.push(res.perSec);
     }
   }
-  const result = { server: median(runs.server!), reference: median(runs.reference!) };
-  log(`  handshakes/s server ${Math.round(result.server)} | reference ${Math.round(result.reference)}`);
+  const ratio = median(runs.server!.map((x, i) => x / runs.reference![i]!));
+  const result = { server: median(runs.server!), reference: median(runs.reference!), ratio };
+  log(`  handshakes/s server ${Math.round(result.server)} | reference ${Math.round(result.reference)} | ratio ${ratio.toFixed(2)}`);
   return result;
 }
 
@@ -256,11 +265,8 @@ function table(rows: Row[]): string {
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const r of rows) {
-    const ratio = r.server.reqPerSec / r.reference.reqPerSec;
-    // autocannon records whole milliseconds: below 1 ms there is no ratio to give.
-    const p99 = r.reference.p99 > 0 ? (r.server.p99 / r.reference.p99).toFixed(2) : '–';
     const cpu = `${Math.round(r.server.cpuUsPerRequest)} / ${Math.round(r.reference.cpuUsPerRequest)}`;
-    lines.push(`| ${r.op} | ${r.connections} | ${Math.round(r.server.reqPerSec)} | ${Math.round(r.reference.reqPerSec)} | ${ratio.toFixed(2)} | ${r.server.p50} / ${r.server.p99} | ${r.reference.p50} / ${r.reference.p99} | ${p99} | ${cpu} |`);
+    lines.push(`| ${r.op} | ${r.connections} | ${Math.round(r.server.reqPerSec)} | ${Math.round(r.reference.reqPerSec)} | ${r.ratio.toFixed(2)} | ${r.server.p50} / ${r.server.p99} | ${r.reference.p50} / ${r.reference.p99} | ${r.p99Ratio.toFixed(2)} | ${cpu} |`);
   }
   return lines.join('\n');
 }
@@ -280,7 +286,7 @@ function summary(r: Results): string {
   const out: string[] = [];
   if (r.throughput) out.push(table(r.throughput));
   const h = r.handshakes;
-  if (h) out.push(`full handshakes/s: server ${Math.round(h.server)}, reference ${Math.round(h.reference)}, ratio ${(h.server / h.reference).toFixed(2)}`);
+  if (h) out.push(`full handshakes/s: server ${Math.round(h.server)}, reference ${Math.round(h.reference)}, ratio ${h.ratio.toFixed(2)}`);
   const m = r.memory;
   if (m) {
     out.push(
