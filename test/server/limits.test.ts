@@ -43,6 +43,8 @@ describe('slow and silent clients', () => {
   before(async () => {
     t = await startTestServer((config) => {
       config.api['/v1/key/encrypt/'] = { skipAuth: false, timeoutMs: 1000 };
+      // Log streams have no time-out by default; one given in the config cuts a started stream.
+      config.api['/v1/log/audit'] = { skipAuth: false, timeoutMs: 1000 };
     });
     assert.equal((await t.client().request('PUT', '/v1/key/create/slow-key')).status, 200);
   });
@@ -126,6 +128,20 @@ describe('slow and silent clients', () => {
       const first = await Promise.race([...ended, sleep(6500).then(() => 'open')]);
       assert.equal(first, 'open');
       for (const s of streams) s.close();
+    });
+
+    test('a started stream is cut when a configured route timeout passes (HTTP/1.1 and HTTP/2)', async () => {
+      const streams = [await t.client().stream('/v1/log/audit'), await t.http2().stream('/v1/log/audit')];
+      assert.deepEqual(streams.map((s) => s.status), [200, 200]);
+      const ended = streams.map((s) => (async () => {
+        for await (const _ of s.lines) void _;
+        return 'cut';
+      })().catch(() => 'cut'));
+      try {
+        assert.deepEqual(await Promise.all(ended.map((e) => Promise.race([e, sleep(5000).then(() => 'open')]))), ['cut', 'cut']);
+      } finally {
+        for (const s of streams) s.close();
+      }
     });
 
     test('a slow body is cut by the route timeout: 503 and the connection closed (HTTP/1.1)', async () => {
