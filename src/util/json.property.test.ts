@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { bytesField, getField, JsonFieldError, parseJsonObject, stringField, type JsonObject } from './json.js';
+import { bytesField, getField, JsonFieldError, parseJsonBody, parseJsonObject, stringField, type JsonObject } from './json.js';
 import { goJson, goJsonValue } from './go-json.js';
 import { instanceOf, outcome } from '../../test/helpers/property.js';
 
@@ -61,6 +61,36 @@ describe('JSON field readers (properties)', () => {
         }
         const isObject = typeof expected === 'object' && expected !== null && !Array.isArray(expected);
         assert.deepEqual(parseJsonObject(t), isObject ? expected : undefined);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test('parseJsonBody reads the first value as Go\'s json.Decoder: what follows it is ignored', () => {
+    // Oracle: the whole text as JSON, else its shortest prefix that is a JSON object or array
+    // (a composite value is complete exactly at its closing bracket).
+    const oracle = (t: string): unknown => {
+      try {
+        return JSON.parse(t);
+      } catch {
+        for (let i = 1; i <= t.length; i++) {
+          if (t[i - 1] !== '}' && t[i - 1] !== ']') continue;
+          try {
+            const v: unknown = JSON.parse(t.slice(0, i));
+            if (typeof v === 'object' && v !== null) return v;
+          } catch {
+            // not a complete value yet
+          }
+        }
+        return undefined;
+      }
+    };
+    const suffix = fc.oneof(fc.constant(''), fc.string({ unit: fc.constantFrom('{', '}', '[', ']', '"', '\\', 'x', ' ', ',', ':', '1'), maxLength: 12 }));
+    const body = fc.oneof(jsonObject.map((o) => JSON.stringify(o)), fc.json({ maxDepth: 3 }), fc.string({ unit: 'binary', maxLength: 30 }));
+    fc.assert(
+      fc.property(fc.constantFrom('', ' ', '\n\t'), body, suffix, (lead, b, rest) => {
+        const t = lead + b + rest;
+        assert.deepEqual(parseJsonBody(t), oracle(t), JSON.stringify(t));
       }),
       { numRuns: 3000 },
     );

@@ -19,6 +19,54 @@ export function parseJsonObject(text: string): JsonObject | undefined {
   return isJsonObject(value) ? value : undefined;
 }
 
+/**
+ * Parses a request body the way KES reads one (Go's `json.Decoder`): the first JSON value counts
+ * and whatever follows it is ignored. Returns undefined when there is no valid first value.
+ * (Stored entries and ciphertexts are read strictly, with {@link parseJsonObject}, as Go's
+ * `json.Unmarshal` reads them.)
+ */
+export function parseJsonBody(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    // Possibly a valid value followed by other data: parse the value alone.
+  }
+  const first = firstCompositeValue(text);
+  if (first === undefined) return undefined;
+  try {
+    return JSON.parse(first);
+  } catch {
+    return undefined;
+  }
+}
+
+const isJsonSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+
+/**
+ * The text of the object or array text starts with (after whitespace), up to its closing
+ * bracket, not validated; undefined when text starts with anything else or the value does not
+ * close. Only objects and arrays are looked for: any other request body is refused either way.
+ */
+function firstCompositeValue(text: string): string | undefined {
+  let start = 0;
+  while (start < text.length && isJsonSpace(text.charCodeAt(start))) start++;
+  const open = text.charCodeAt(start);
+  if (open !== 0x7b && open !== 0x5b) return undefined; // { [
+  let depth = 0;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // A string: skip to its closing quote, over escaped characters.
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+    } else if (c === 0x7b || c === 0x5b) {
+      depth++;
+    } else if ((c === 0x7d || c === 0x5d) && --depth === 0) {
+      return text.slice(start, i + 1);
+    }
+  }
+  return undefined;
+}
+
 export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

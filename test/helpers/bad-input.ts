@@ -186,6 +186,8 @@ export function bodyRows(route: Route, valid: ValidRequest, shape: BodyShape): R
     row('a deeply nested value', wrap(withRaw(item, Object.keys(item)[0]!, '['.repeat(50_000) + ']'.repeat(50_000))), bad),
     row('a huge unknown field', wrap(JSON.stringify({ junk: 'x'.repeat(900_000), ...item })), valid.expect),
     row('unknown fields of every type', wrap(JSON.stringify({ a: 1, b: [null, {}], c: { d: true }, ...item })), valid.expect),
+    // Go's json.Decoder reads the first value and leaves the rest unread, as KES does.
+    row('a valid body followed by other data', `${wrap(JSON.stringify(item))} trailing {"x":`, valid.expect),
     row('a body over the limit, declared', ' '.repeat(route.maxBody + 1), TOO_LARGE),
     row('a body over the limit, streamed', ' '.repeat(route.maxBody + 1), TOO_LARGE, { streamed: true }),
   ];

@@ -1,7 +1,7 @@
 /** Helpers shared by the handlers: input validation, JSON bodies and key store calls. */
 import { KesError } from '../../api/errors.js';
 import { isValidName, isValidPattern, patternPrefix } from '../../policy/names.js';
-import { parseJsonObject, type JsonObject } from '../../util/json.js';
+import { isJsonObject, parseJsonBody, type JsonObject } from '../../util/json.js';
 import { KeyVersionError, type KeyVersion } from '../../crypto/key-version.js';
 import type { RequestContext } from '../context.js';
 
@@ -52,8 +52,8 @@ export function jsonBody(ctx: RequestContext, message = 'invalid request body'):
  */
 export function withJsonBody<T>(ctx: RequestContext, fn: (obj: JsonObject) => T | Promise<T>, message = 'invalid request body'): Promise<T> {
   return ctx.body().then((body) => {
-    const obj = parseJsonObject(body.toString('utf8'));
-    if (!obj) throw new KesError('KES_ERR_BAD_REQUEST', message);
+    const obj = parseJsonBody(body.toString('utf8'));
+    if (!isJsonObject(obj)) throw new KesError('KES_ERR_BAD_REQUEST', message);
     return fn(obj);
   });
 }

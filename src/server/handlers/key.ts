@@ -7,7 +7,7 @@ import { parseKeyType } from '../../crypto/key-type.js';
 import { encodeKeyVersion } from '../../crypto/key-version.js';
 import { Timestamp } from '../../util/time.js';
 import { encodeBase64 } from '../../util/base64.js';
-import { bytesField, getField, isJsonObject, JsonFieldError, stringField, type JsonObject } from '../../util/json.js';
+import { bytesField, getField, isJsonObject, JsonFieldError, parseJsonBody, stringField, type JsonObject } from '../../util/json.js';
 import { base64Json, json, type Reply } from '../reply.js';
 import type { RequestContext } from '../context.js';
 import { jsonBody, keyName, listingPrefix, storeCall, storeError, wantsNdjson, withJsonBody, withKey } from './common.js';
@@ -125,14 +125,8 @@ const MAX_BULK = 1000;
 /** Legacy `POST /v1/key/bulk/decrypt/<name>`: all ciphertexts decrypt, or the call fails. */
 export async function bulkDecrypt(ctx: RequestContext): Promise<Reply> {
   const name = keyName(ctx);
-  // Read outside the try: a body over the limit is a 413, not a JSON error.
   const body = await ctx.body();
-  let items: unknown;
-  try {
-    items = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new KesError('KES_ERR_BAD_REQUEST');
-  }
+  const items = parseJsonBody(body.toString('utf8'));
   if (!Array.isArray(items) || !items.every(isJsonObject)) throw new KesError('KES_ERR_BAD_REQUEST');
   if (items.length > MAX_BULK) throw new KesError('KES_ERR_BAD_REQUEST', 'too many ciphertexts');
   const requests = items.map((o) => fields(o, (x) => ({ ciphertext: bytesField(x, 'ciphertext'), context: bytesField(x, 'context') })));
