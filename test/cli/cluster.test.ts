@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCli, type RunningCli } from './run-cli.js';
+import { serverConfigYaml } from '../helpers/server-config-file.js';
 import { createTestPki, type TestCert } from '../helpers/certs.js';
 import { httpsClient } from '../helpers/https-client.js';
 
@@ -21,18 +22,7 @@ describe('kes server --workers 2', () => {
   let app: TestCert;
   let pki: ReturnType<typeof createTestPki>;
   let file: string;
-  const config = (policy: string) => `version: v1
-address: 127.0.0.1:0
-admin:
-  identity: ${admin.identity}
-tls:
-  key: ${join(dir, 'server.key')}
-  cert: ${join(dir, 'server.crt')}
-${policy}
-keystore:
-  fs:
-    path: ${join(dir, 'keys')}
-`;
+  const config = (policy: string) => serverConfigYaml({ admin: admin.identity, dir, sections: `${policy}\n` });
   // A new connection per request, so that requests spread over the workers.
   const fresh = (cert: TestCert = admin) => httpsClient(port, pki.ca.certPem, cert);
   const once = async (method: string, path: string, cert?: TestCert) => {

@@ -13,6 +13,7 @@ import { createTestPki } from '../helpers/certs.js';
 import { httpsClient } from '../helpers/https-client.js';
 import { kes } from '../helpers/cli-io.js';
 import { chainFiles, fileOf, readLines } from '../helpers/audit-files.js';
+import { writeServerConfig } from '../helpers/server-config-file.js';
 import { startCli } from './run-cli.js';
 
 const reasons = (files: string[]) => files.flatMap((f) => readLines(f).map((l) => JSON.parse(l).checkpoint?.reason)).filter(Boolean);
@@ -154,24 +155,11 @@ test('kes server --workers 2: the primary writes one chain with the events of ev
   const admin = pki.client({ commonName: 'admin' });
   pki.writeFiles(dir);
   const path = join(dir, 'logs', 'audit.log');
-  const config = join(dir, 'config.yml');
-  writeFileSync(
-    config,
-    `address: 127.0.0.1:0
-admin:
-  identity: ${admin.identity}
-tls:
-  key: ${join(dir, 'server.key')}
-  cert: ${join(dir, 'server.crt')}
-log:
-  audit_file:
-    path: ${path}
-    checkpoint_every: 7
-keystore:
-  fs:
-    path: ${join(dir, 'keys')}
-`,
-  );
+  const config = writeServerConfig({
+    admin: admin.identity,
+    dir,
+    sections: `log:\n  audit_file:\n    path: ${path}\n    checkpoint_every: 7\n`,
+  });
   const cli = startCli(['server', '--config', config, '--workers', '2']);
   try {
     const [, port] = await cli.waitFor(/https:\/\/127\.0\.0\.1:(\d+)/);

@@ -11,6 +11,7 @@ import { startCli, runCli } from './run-cli.js';
 import { createTestPki, type TestCert } from '../helpers/certs.js';
 import { httpsClient } from '../helpers/https-client.js';
 import { kes } from '../helpers/cli-io.js';
+import { serverConfigYaml } from '../helpers/server-config-file.js';
 
 const sh = promisify(execFile);
 
@@ -51,21 +52,8 @@ describe('kes server --config', () => {
     pki = createTestPki();
     admin = pki.client({ commonName: 'admin' });
     app = pki.client({ commonName: 'app' });
-    const files = pki.writeFiles(dir);
-    config = (policies) => `version: v1
-address: 127.0.0.1:0
-admin:
-  identity: ${admin.identity}
-tls:
-  key: ${files.keyFile}
-  cert: ${files.certFile}
-${policies}
-keys:
-  - name: declared-key
-keystore:
-  fs:
-    path: ${join(dir, 'keys')}
-`;
+    pki.writeFiles(dir);
+    config = (policies) => serverConfigYaml({ admin: admin.identity, dir, sections: `${policies}\nkeys:\n  - name: declared-key\n` });
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -81,3 +81,9 @@ export async function startTestServer(configure: (c: ServerConfig, pki: TestPki,
     },
   };
 }
+
+/** A configure function for {@link startTestServer}: client certificates verified against the test CA (`tls.auth: on`). */
+export function verifyClients(config: ServerConfig, _pki: TestPki, dir: string): void {
+  config.tls.auth = 'on';
+  config.tls.caPath = join(dir, 'ca.crt');
+}

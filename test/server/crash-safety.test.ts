@@ -14,7 +14,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { KesClient } from '../../src/client/index.js';
 import { parseKeyVersion } from '../../src/crypto/key-version.js';
 import { createTestPki, type TestCert } from '../helpers/certs.js';
+import { writeServerConfig } from '../helpers/server-config-file.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'dist/cli/bin.js');
@@ -137,12 +138,8 @@ test('fs store: SIGKILL during concurrent creates leaves every key complete or a
   const keysDir = join(dir, 'keys');
   const pki = createTestPki();
   const admin = pki.client({ commonName: 'admin' });
-  const files = pki.writeFiles(dir);
-  const configFile = join(dir, 'config.yml');
-  writeFileSync(
-    configFile,
-    `version: v1\naddress: 127.0.0.1:0\nadmin:\n  identity: ${admin.identity}\ntls:\n  key: ${files.keyFile}\n  cert: ${files.certFile}\nkeystore:\n  fs:\n    path: ${keysDir}\n`,
-  );
+  pki.writeFiles(dir);
+  const configFile = writeServerConfig({ admin: admin.identity, dir, keysDir });
   const counts = { iterations: 0, acknowledged: 0, notStored: 0, filesDecoded: 0, keysRoundTripped: 0, recreated: 0, tempFiles: 0 };
   const tempFiles = new Set<string>();
   const timing = { start: 0, verify: 0 };

@@ -8,12 +8,13 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tls from 'node:tls';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 import { createTestPki, type TestCert } from '../helpers/certs.js';
+import { writeServerConfig } from '../helpers/server-config-file.js';
 import { HERE, assertConfigError, parse, yml } from '../helpers/config-testing.js';
 import { startCli, runCli } from '../cli/run-cli.js';
 
@@ -112,9 +113,8 @@ describe('kes server --max-connections', () => {
   test('overrides api.max_connections, also after a SIGHUP reload', async () => {
     const pki = createTestPki();
     const admin = pki.client({ commonName: 'admin' });
-    const files = pki.writeFiles(dir);
-    const file = join(dir, 'config.yml');
-    writeFileSync(file, `address: 127.0.0.1:0\nadmin:\n  identity: ${admin.identity}\ntls:\n  key: ${files.keyFile}\n  cert: ${files.certFile}\napi:\n  max_connections: 50\nkeystore:\n  fs:\n    path: ${join(dir, 'keys')}\n`);
+    pki.writeFiles(dir);
+    const file = writeServerConfig({ admin: admin.identity, dir, sections: 'api:\n  max_connections: 50\n' });
     const cli = startCli(['server', '--config', file, '--workers', '1', '--max-connections', '2']);
     try {
       const [, port] = (await cli.waitFor(/https:\/\/127\.0\.0\.1:(\d+)/)) as RegExpMatchArray & [string, string];

@@ -14,10 +14,11 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import { startTestServer, verifyClients, type TestServer } from '../helpers/test-server.js';
 import { createTestPki, type TestCert } from '../helpers/certs.js';
 import { httpsClient } from '../helpers/https-client.js';
 import { startCli } from '../cli/run-cli.js';
+import { writeServerConfig } from '../helpers/server-config-file.js';
 import { createCertificate } from '../../src/pki/x509.js';
 import { serverConfig } from '../../src/config/defaults.js';
 import { buildInfo } from '../../src/server/build-info.js';
@@ -189,10 +190,7 @@ describe('cipher suites with an RSA server certificate', () => {
 describe('tls.auth: on over HTTP/2', () => {
   let t: TestServer;
   before(async () => {
-    t = await startTestServer((config, _pki, dir) => {
-      config.tls.auth = 'on';
-      config.tls.caPath = join(dir, 'ca.crt');
-    });
+    t = await startTestServer(verifyClients);
   });
   after(() => t.close());
 
@@ -237,26 +235,12 @@ describe('kes server: certificate rotation on SIGHUP', () => {
       writeFileSync(join(dir, 'ca.crt'), pki.ca.certPem);
     };
     write(old);
-    const file = join(dir, 'config.yml');
-    writeFileSync(
-      file,
-      `address: 127.0.0.1:0
-admin:
-  identity: ${admin.identity}
-tls:
-  key: ${join(dir, 'server.key')}
-  cert: ${join(dir, 'server.crt')}
-  ca: ${join(dir, 'ca.crt')}
-  auth: on
-policy:
-  app:
-    allow: [/v1/status]
-    identities: [${renewed.identity}]
-keystore:
-  fs:
-    path: ${join(dir, 'keys')}
-`,
-    );
+    const file = writeServerConfig({
+      admin: admin.identity,
+      dir,
+      tls: `  ca: ${join(dir, 'ca.crt')}\n  auth: on\n`,
+      sections: `policy:\n  app:\n    allow: [/v1/status]\n    identities: [${renewed.identity}]\n`,
+    });
     const cli = startCli(['server', '--config', file]);
     try {
       const [, port] = (await cli.waitFor(/https:\/\/127\.0\.0\.1:(\d+)/)) as RegExpMatchArray & [string, string];

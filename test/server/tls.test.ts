@@ -4,17 +4,14 @@ import assert from 'node:assert/strict';
 import * as tls from 'node:tls';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import { startTestServer, verifyClients, type TestServer } from '../helpers/test-server.js';
 import { httpsClient } from '../helpers/https-client.js';
 import { createTestPki } from '../helpers/certs.js';
 
 describe('tls.auth: on', () => {
   let t: TestServer;
   before(async () => {
-    t = await startTestServer((config, _pki, dir) => {
-      config.tls.auth = 'on';
-      config.tls.caPath = join(dir, 'ca.crt');
-    });
+    t = await startTestServer(verifyClients);
   });
   after(() => t.close());
 
