@@ -162,15 +162,18 @@ describe('slow and silent clients', () => {
       const session = http2.connect(`https://127.0.0.1:${t.port}`, { ca: t.pki.ca.certPem, cert: t.admin.certPem, key: t.admin.keyPem, servername: 'localhost' });
       session.on('error', () => undefined);
       const stream = session.request({ ':method': 'PUT', ':path': '/v1/key/encrypt/slow-key', 'content-length': '100' }, { endStream: false });
+      // Listen from the start: the answer and the close can arrive in one read, and a close
+      // emitted before a later listener is attached would be missed.
+      const closed = once(stream, 'close');
+      let body = '';
+      stream.on('data', (d: Buffer) => (body += d));
+      stream.on('error', () => undefined);
       stream.write('{"plain');
       const trickle = setInterval(() => stream.writable && stream.write(' '), 200);
       try {
         const [headers] = (await once(stream, 'response')) as [http2.IncomingHttpHeaders];
         assert.equal(headers[':status'], 503);
-        let body = '';
-        stream.on('data', (d: Buffer) => (body += d));
-        stream.on('error', () => undefined);
-        await Promise.race([once(stream, 'close'), sleep(5000).then(() => assert.fail('the stream was not closed'))]);
+        await Promise.race([closed, sleep(5000).then(() => assert.fail('the stream was not closed'))]);
         assert.equal(body, '{"message":"request timeout exceeded"\n}');
         // The session itself still works.
         const ok = session.request({ ':method': 'PUT', ':path': '/v1/key/encrypt/slow-key' });
