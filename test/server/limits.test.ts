@@ -38,13 +38,22 @@ function whenClosed(socket: net.Socket, limitMs: number): Promise<Closed> {
   });
 }
 
+/** A log stream over HTTP/1.1 and one over HTTP/2, with when each ends (or fails). */
+async function logStreams(t: TestServer, path: string) {
+  const streams = [await t.client().stream(path), await t.http2().stream(path)];
+  assert.deepEqual(streams.map((s) => s.status), [200, 200]);
+  const ended = streams.map((s) => (async () => {
+    for await (const _ of s.lines) void _;
+    return 'ended';
+  })().catch(() => 'ended'));
+  return { ended, close: () => streams.forEach((s) => s.close()) };
+}
+
 describe('slow and silent clients', () => {
   let t: TestServer;
   before(async () => {
     t = await startTestServer((config) => {
       config.api['/v1/key/encrypt/'] = { skipAuth: false, timeoutMs: 1000 };
-      // Log streams have no time-out by default; one given in the config cuts a started stream.
-      config.api['/v1/log/audit'] = { skipAuth: false, timeoutMs: 1000 };
     });
     assert.equal((await t.client().request('PUT', '/v1/key/create/slow-key')).status, 200);
   });
@@ -118,31 +127,11 @@ describe('slow and silent clients', () => {
       socket.destroy();
     });
 
-    /** A log stream over HTTP/1.1 and one over HTTP/2, with when each ends (or fails). */
-    async function logStreams(path: string) {
-      const streams = [await t.client().stream(path), await t.http2().stream(path)];
-      assert.deepEqual(streams.map((s) => s.status), [200, 200]);
-      const ended = streams.map((s) => (async () => {
-        for await (const _ of s.lines) void _;
-        return 'ended';
-      })().catch(() => 'ended'));
-      return { ended, close: () => streams.forEach((s) => s.close()) };
-    }
-
     test('log streams stay open beyond 5 s, over HTTP/1.1 and HTTP/2', async () => {
-      const { ended, close } = await logStreams('/v1/log/error');
+      const { ended, close } = await logStreams(t, '/v1/log/error');
       const first = await Promise.race([...ended, sleep(6500).then(() => 'open')]);
       assert.equal(first, 'open');
       close();
-    });
-
-    test('a started stream is cut when a configured route timeout passes (HTTP/1.1 and HTTP/2)', async () => {
-      const { ended, close } = await logStreams('/v1/log/audit');
-      try {
-        assert.deepEqual(await Promise.all(ended.map((e) => Promise.race([e, sleep(5000).then(() => 'open')]))), ['ended', 'ended']);
-      } finally {
-        close();
-      }
     });
 
     test('a slow body is cut by the route timeout: 503 and the connection closed (HTTP/1.1)', async () => {
@@ -192,6 +181,26 @@ describe('slow and silent clients', () => {
   test('the server still answers afterwards', async () => {
     assert.equal((await t.client().request('GET', '/v1/status')).status, 200);
     assert.match(t.stderr(), /TLS handshake error/);
+  });
+});
+
+describe('a configured route timeout on a stream', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer((config) => {
+      // Log streams have no time-out by default; one given in the config cuts a started stream.
+      config.api['/v1/log/audit'] = { skipAuth: false, timeoutMs: 1000 };
+    });
+  });
+  after(() => t.close());
+
+  test('a started stream is cut when the timeout passes (HTTP/1.1 and HTTP/2)', async () => {
+    const { ended, close } = await logStreams(t, '/v1/log/audit');
+    try {
+      assert.deepEqual(await Promise.all(ended.map((e) => Promise.race([e, sleep(5000).then(() => 'open')]))), ['ended', 'ended']);
+    } finally {
+      close();
+    }
   });
 });
 
