@@ -7,6 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import { KesError } from '../api/errors.js';
 import { identityOfCertificate } from '../auth/identity.js';
 import { decodePem } from '../pki/pem.js';
+import type { Policy } from '../policy/policy.js';
 import type { ServerState, ProxySettings } from './state.js';
 import type { Route } from './routes.js';
 
@@ -16,11 +17,13 @@ export interface Caller {
 }
 
 /**
- * Resolves the caller of a request and checks it may use the route.
+ * Resolves the caller of a request and checks it may use the route: the policy must allow the
+ * request's path and the canonical path of every operation the route performs.
+ * @param resource the path after the route prefix (a key name for key routes)
  * @param rawHeaders the request's raw header list (name, value, name, value, ...)
  * @throws KesError 400 (no usable certificate), 403 (not allowed)
  */
-export function authenticate(state: ServerState, route: Route, path: string, peer: Caller, rawHeaders: readonly string[]): Caller {
+export function authenticate(state: ServerState, route: Route, path: string, resource: string, peer: Caller, rawHeaders: readonly string[]): Caller {
   if (route.auth === 'none') return { identity: '', ip: peer.ip };
   let caller = peer;
   if (state.proxy && peer.identity !== '' && state.proxy.identities.has(peer.identity)) {
@@ -35,11 +38,27 @@ export function authenticate(state: ServerState, route: Route, path: string, pee
     state.errorLog.debug('access denied: identity not found', requestAttrs(path, caller));
     throw new KesError('KES_ERR_NOT_ALLOWED');
   }
-  if (!state.policies.get(name)?.isAllowed(path)) {
-    state.errorLog.debug(`access denied: rejected by policy '${name}'`, requestAttrs(path, caller));
+  const policy = state.policies.get(name);
+  const refused = policy === undefined ? path : refusedPath(policy, route, path, resource);
+  if (refused !== undefined) {
+    const attrs = requestAttrs(path, caller);
+    if (refused !== path) attrs.push(['req.operation', refused]);
+    state.errorLog.debug(`access denied: rejected by policy '${name}'`, attrs);
     throw new KesError('KES_ERR_NOT_ALLOWED');
   }
   return caller;
+}
+
+/**
+ * The first path the policy refuses: the request's own path, or the canonical path of an
+ * operation the route performs (api/operations.ts); undefined when all are allowed.
+ */
+function refusedPath(policy: Policy, route: Route, path: string, resource: string): string | undefined {
+  if (!policy.isAllowed(path)) return path;
+  for (const operation of route.operations) {
+    if (!policy.isAllowed(operation + resource)) return operation + resource;
+  }
+  return undefined;
 }
 
 function requestAttrs(path: string, c: Caller): [string, string][] {

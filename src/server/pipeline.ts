@@ -124,7 +124,7 @@ class Exchange implements RequestContext, Expirable {
         this.deadline = performance.now() + route.timeoutMs;
         deadlines.add(this);
       }
-      const caller = authenticate(this.state, route, this.path, this, this.req.rawHeaders);
+      const caller = authenticate(this.state, route, this.path, this.resource, this, this.req.rawHeaders);
       this.identity = caller.identity;
       this.ip = caller.ip;
       result = route.handler(this);

@@ -4,6 +4,7 @@
  * timeouts and `skip_auth`.
  */
 import * as P from '../api/paths.js';
+import { operationsOf } from '../api/operations.js';
 import type { RouteConfig } from '../config/types.js';
 import type { RequestContext } from './context.js';
 import type { Reply } from './reply.js';
@@ -36,12 +37,17 @@ export interface Route {
   /** Listed by `/v1/api` (false for the legacy bulk decrypt). */
   readonly listed: boolean;
   readonly handler: Handler;
+  /**
+   * Canonical paths (route prefixes) of the operations the route performs besides its own
+   * path (api/operations.ts): a policy must allow each of them, with the request's resource.
+   */
+  readonly operations: readonly string[];
 }
 
 const MB = 1_000_000;
 const S = 1000;
 
-const DEFAULT_ROUTES: readonly Route[] = [
+const DEFAULT_ROUTES: readonly Omit<Route, 'operations'>[] = [
   { method: 'GET', path: P.PATH_VERSION, maxBody: 0, timeoutMs: 10 * S, auth: 'none', metered: false, listed: true, handler: status.version },
   { method: 'GET', path: P.PATH_READY, maxBody: 0, timeoutMs: 15 * S, auth: 'verify', metered: false, listed: true, handler: status.ready },
   { method: 'GET', path: P.PATH_STATUS, maxBody: 0, timeoutMs: 15 * S, auth: 'verify', metered: false, listed: true, handler: status.status },
@@ -75,8 +81,9 @@ const DEFAULT_ROUTES: readonly Route[] = [
 /** The route table with the config's `api:` overrides applied (`skip_auth` → identify only). */
 export function buildRoutes(api: Readonly<Record<string, RouteConfig>> = {}): Route[] {
   return DEFAULT_ROUTES.map((r) => {
+    const route: Route = { ...r, operations: operationsOf(r.path) };
     const o = api[r.path];
-    if (!o) return r;
-    return { ...r, timeoutMs: o.timeoutMs ?? r.timeoutMs, auth: o.skipAuth ? 'identify' : r.auth };
+    if (!o) return route;
+    return { ...route, timeoutMs: o.timeoutMs ?? r.timeoutMs, auth: o.skipAuth ? 'identify' : r.auth };
   });
 }
