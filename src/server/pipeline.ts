@@ -216,10 +216,19 @@ class Exchange implements RequestContext, Expirable {
    * time-out) resets the stream with NO_ERROR once the response is out (RFC 7540 §8.1), so the
    * client stops sending. Node closes streams whose body was never read itself, but not those
    * paused mid-body, which would stay open. (HTTP/1.1 closes the connection instead.)
+   *
+   * The reset waits for the next turn of the event loop: a response may be written while Node
+   * is still parsing the client's frames (a synchronous answer to HEADERS), and closing the
+   * stream there, before an END_STREAM that follows in the same read, aborts the process
+   * (Node 20: `Http2Stream::OnTrailers: Assertion failed: !this->is_destroyed()`).
    */
   private stopUnreadBody(): void {
     const req = this.req;
-    if (isHttp2(req) && !req.stream.endAfterHeaders && !req.readableEnded && !req.stream.destroyed) req.stream.close();
+    if (!isHttp2(req) || req.stream.endAfterHeaders) return;
+    setImmediate(() => {
+      const stream = req.stream;
+      if (!req.readableEnded && !stream.closed && !stream.destroyed) stream.close();
+    });
   }
 
   private sendError(err: unknown, headers: Headers = {}): void {

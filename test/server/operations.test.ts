@@ -57,7 +57,7 @@ describe('authorization by operation', () => {
  * A successful request for every route of the table (a route missing here fails the walk).
  * Requests run in this order, on a server where `k` exists and `gone` can be deleted.
  */
-const SAMPLES: Record<string, { resource: string; body?: () => unknown; stream?: boolean }> = {
+const SAMPLES: Record<string, { resource: string; body?: () => object; stream?: boolean }> = {
   [P.PATH_READY]: { resource: '' },
   [P.PATH_STATUS]: { resource: '' },
   [P.PATH_METRICS]: { resource: '' },
