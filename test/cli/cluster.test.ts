@@ -102,6 +102,28 @@ describe('kes server --workers 2', () => {
     for (let i = 0; i < 6; i++) assert.equal((await once('GET', '/v1/key/describe/audit-1')).status, 200);
   });
 
+  test('workers that keep dying are replaced with back-off, never given up on', async () => {
+    // Six more deaths within a minute (KES-style servers gave up after five): the first three
+    // restarts are immediate, then 0.25 s, 0.5 s, 1 s, ...
+    for (let i = 1; i <= 6; i++) {
+      const [victim] = children(cli.child.pid!);
+      process.kill(victim!, 'SIGKILL');
+      await cli.waitFor(new RegExp(`worker ${victim} exited \\(SIGKILL\\); starting a new one`));
+      await cli.waitFor(new RegExp(`(=> Worker \\d+ is serving[^]*){${i + 1}}`), 30_000);
+    }
+    assert.match(cli.stderr(), /starting a new one in 0\.25 s \(\d+ restarts within a minute\)/);
+    assert.match(cli.stderr(), /starting a new one in 1 s \(\d+ restarts within a minute\)/);
+    assert.doesNotMatch(cli.stderr(), /stopping the server/);
+    assert.equal(children(cli.child.pid!).length, 2);
+    for (let i = 0; i < 6; i++) assert.equal((await once('GET', '/v1/key/describe/audit-1')).status, 200);
+  });
+
+  test('no process of the server may write memory to a core dump', () => {
+    for (const pid of [cli.child.pid!, ...children(cli.child.pid!)]) {
+      assert.equal(readFileSync(`/proc/${pid}/coredump_filter`, 'utf8').trim(), '00000000', `process ${pid}`);
+    }
+  });
+
   test('SIGTERM stops every worker', async () => {
     const workers = children(cli.child.pid!);
     cli.child.kill('SIGTERM');

@@ -18,6 +18,7 @@ import { runPrimary } from '../../server/cluster/primary.js';
 import { runWorker } from '../../server/cluster/worker.js';
 import { buildInfo } from '../../server/build-info.js';
 import { describeFailure } from '../../server/error-response.js';
+import { excludeMemoryFromCoreDumps } from '../../server/core-dumps.js';
 import type { ServerConfig } from '../../config/types.js';
 
 const TLS_REFRESH_MS = 15 * 60_000;
@@ -65,6 +66,10 @@ async function runServer({ flags, args, io }: CommandContext): Promise<number> {
     throw new UsageError(`invalid --max-connections '${maxConnectionsFlag}': a number from ${min} to ${max}`);
   }
 
+  // Before any key or certificate is read: a crash must not write them to a core file.
+  if (!excludeMemoryFromCoreDumps() && process.platform === 'linux' && !cluster.isWorker) {
+    io.stderr.write('Warning: cannot exclude memory from core dumps (/proc/self/coredump_filter): turn core dumps off (ulimit -c 0).\n');
+  }
   if (cluster.isWorker) {
     const config = await loadConfigFile(configFile!, io.env);
     return runWorker({ config, configFile, address: addr, workers, maxConnections, env: io.env, stdout: io.stdout, stderr: io.stderr });

@@ -2,8 +2,9 @@
  * The primary process of `kes server --workers N`: forks the workers (they share the listening
  * port through node:cluster), prints the banner once they listen, relays metrics and log events
  * between them, forwards SIGHUP as a reload and SIGINT/SIGTERM as a graceful shutdown, and
- * replaces a worker that dies. It writes `log.audit_file`: the workers forward every audit
- * event, so there is one file and one hash chain.
+ * replaces a worker that dies, with back-off, for as long as the server runs. It writes
+ * `log.audit_file`: the workers forward every audit event, so there is one file and one hash
+ * chain.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
@@ -30,9 +31,23 @@ export interface PrimaryOptions {
   banner: (host: string, port: number) => string;
 }
 
-const RESTART_WINDOW_MS = 60_000;
-const MAX_RESTARTS = 5;
 const TLS_REFRESH_MS = 15 * 60_000;
+
+/**
+ * Restart back-off: the first few restarts within a minute are immediate, later ones wait
+ * twice as long each time, up to 30 s. A crashed worker is always replaced: giving up would let
+ * a client that can crash a worker stop the whole server.
+ */
+const RESTART_WINDOW_MS = 60_000;
+const IMMEDIATE_RESTARTS = 3;
+const FIRST_BACKOFF_MS = 250;
+const MAX_BACKOFF_MS = 30_000;
+
+/** The delay before restarting a worker, given the restarts within the last minute (this one included). */
+export function restartDelayMs(recentRestarts: number): number {
+  if (recentRestarts <= IMMEDIATE_RESTARTS) return 0;
+  return Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (recentRestarts - IMMEDIATE_RESTARTS - 1));
+}
 
 export async function runPrimary(o: PrimaryOptions): Promise<number> {
   // The audit file, opened before the workers start; its errors go to stderr.
@@ -64,6 +79,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
   const metricRequests = new Map<number, { from: Worker; replyId: number; waiting: Set<number>; sum: MetricsSnapshot; timer: NodeJS.Timeout }>();
   const reloads = new Map<number, { waiting: Set<number>; errors: string[] }>();
   const restarts: number[] = [];
+  const pendingRestarts = new Set<NodeJS.Timeout>();
   let nextId = 1;
   let started = false;
   let stopping = false;
@@ -78,6 +94,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
 
     const finish = (code: number) => {
       clearInterval(refreshKey);
+      for (const timer of pendingRestarts) clearTimeout(timer);
       audit.close();
       process.off('SIGHUP', onHup);
       process.off('SIGINT', onStop);
@@ -134,6 +151,9 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
           }
           return;
         case 'failed':
+          // At start-up a config that cannot serve is refused; later, the worker exits and is
+          // replaced with back-off.
+          if (started) return void o.stderr.write(`Error: a new worker failed to start: ${msg.message}\n`);
           o.stderr.write(`Error: ${msg.message}\n`);
           return shutdown(1);
         case 'metrics-request': {
@@ -187,12 +207,14 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
         const now = Date.now();
         restarts.push(now);
         while (restarts.length && restarts[0]! < now - RESTART_WINDOW_MS) restarts.shift();
-        if (restarts.length > MAX_RESTARTS) {
-          o.stderr.write(`Error: workers keep exiting (${MAX_RESTARTS} restarts within a minute): stopping the server\n`);
-          return shutdown(1);
-        }
-        o.stderr.write(`Error: worker ${w.process.pid} exited (${signal ?? `code ${code}`}); starting a new one\n`);
-        fork();
+        const delay = restartDelayMs(restarts.length);
+        const when = delay === 0 ? '' : ` in ${delay / 1000} s (${restarts.length} restarts within a minute)`;
+        o.stderr.write(`Error: worker ${w.process.pid} exited (${signal ?? `code ${code}`}); starting a new one${when}\n`);
+        const timer = setTimeout(() => {
+          pendingRestarts.delete(timer);
+          if (!stopping) fork();
+        }, delay);
+        pendingRestarts.add(timer);
       });
     };
 
