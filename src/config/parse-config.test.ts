@@ -213,6 +213,16 @@ test('cache: a missing or 0 expiry gets its default, each one on its own (not th
   assert.deepEqual(cache('{any: 0, unused: 0s, offline: 1h}'), { any: 300_000, unused: 30_000, offline: 3_600_000 });
 });
 
+test('tls.ticket_lifetime (openkes): a duration up to 7 days, 0 = no resumption, absent = default', () => {
+  const tls = (extra: string) => parseConfig(`admin: {identity: x}\ntls: {key: k, cert: c${extra}}\nkeystore: {fs: {path: p}}\n`, { env: {} }).tls;
+  assert.equal(tls('').ticketLifetimeMs, undefined);
+  assert.equal(tls(', ticket_lifetime: 10m').ticketLifetimeMs, 600_000);
+  assert.equal(tls(', ticket_lifetime: 0').ticketLifetimeMs, 0);
+  assert.equal(tls(', ticket_lifetime: 168h').ticketLifetimeMs, 7 * 24 * 3_600_000);
+  assert.throws(() => tls(', ticket_lifetime: 169h'), (err: unknown) => err instanceof ConfigError && err.field === 'tls.ticket_lifetime' && /at most 168h/.test(err.message));
+  assert.throws(() => tls(', ticket_lifetime: soon'), (err: unknown) => err instanceof ConfigError && /invalid duration "soon"/.test(err.message));
+});
+
 test('YAML anchors, aliases and merge keys (<<) are followed', () => {
   const config = parseConfig(
     [

@@ -21,6 +21,11 @@ export interface TlsConfig {
   auth: 'on' | 'off';
   /** A PEM file or a directory of PEM files with extra CA certificates. */
   caPath?: string;
+  /**
+   * `tls.ticket_lifetime` (openkes extension): how long a TLS session may be resumed, and how
+   * often the session ticket keys rotate; 0 turns resumption off. Absent: 5 minutes.
+   */
+  ticketLifetimeMs?: number;
   /** TLS-terminating proxies allowed to forward client certificates (kes-spec §2.5). */
   proxy?: {
     identities: string[];

@@ -8,12 +8,15 @@ import { KesError } from '../api/errors.js';
 import { identityOfCertificate } from '../auth/identity.js';
 import { decodePem } from '../pki/pem.js';
 import type { Policy } from '../policy/policy.js';
+import type { ErrorLog } from '../log/error-log.js';
 import type { ServerState, ProxySettings } from './state.js';
 import type { Route } from './routes.js';
 
 export interface Caller {
   identity: string;
   ip: string;
+  /** Why the connection's certificate is refused (connection.ts); every request fails with it. */
+  refusal?: string;
 }
 
 /**
@@ -21,13 +24,14 @@ export interface Caller {
  * request's path and the canonical path of every operation the route performs.
  * @param resource the path after the route prefix (a key name for key routes)
  * @param rawHeaders the request's raw header list (name, value, name, value, ...)
- * @throws KesError 400 (no usable certificate), 403 (not allowed)
+ * @throws KesError 400 (no usable certificate, or one no longer trusted), 403 (not allowed)
  */
 export function authenticate(state: ServerState, route: Route, path: string, resource: string, peer: Caller, rawHeaders: readonly string[]): Caller {
+  if (peer.refusal) throw new KesError('KES_ERR_TLS', peer.refusal);
   if (route.auth === 'none') return { identity: '', ip: peer.ip };
   let caller = peer;
   if (state.proxy && peer.identity !== '' && state.proxy.identities.has(peer.identity)) {
-    caller = forwardedCaller(state.proxy, peer, rawHeaders);
+    caller = forwardedCaller(state.proxy, peer, rawHeaders, state.errorLog);
   }
   if (route.auth === 'identify') return caller;
 
@@ -78,7 +82,7 @@ function headerValues(rawHeaders: readonly string[], name: string): string[] {
 }
 
 /** The client behind a TLS proxy: identity of the forwarded certificate, IP from X-Forwarded-For. */
-function forwardedCaller(proxy: ProxySettings, peer: Caller, rawHeaders: readonly string[]): Caller {
+function forwardedCaller(proxy: ProxySettings, peer: Caller, rawHeaders: readonly string[], log: ErrorLog): Caller {
   const values = headerValues(rawHeaders, proxy.header);
   if (values.length === 0) throw new KesError('KES_ERR_TLS', 'no client certificate is present');
   if (values.length > 1) throw new KesError('KES_ERR_TLS', 'too many client certificates are present');
@@ -92,7 +96,13 @@ function forwardedCaller(proxy: ProxySettings, peer: Caller, rawHeaders: readonl
   } catch {
     throw new KesError('KES_ERR_TLS', 'invalid client certificate');
   }
-  if (proxy.verifyWith && !isTrusted(cert, proxy.verifyWith)) throw new KesError('KES_ERR_NOT_ALLOWED', '');
+  // A CA certificate is never an identity (as on a direct connection).
+  if (cert.ca) throw new KesError('KES_ERR_TLS', 'no client certificate is present');
+  const distrust = proxy.verifyWith?.verify(cert);
+  if (distrust) {
+    log.info(`tls: refused a certificate forwarded by a TLS proxy: the client certificate ${distrust}`, [['req.ip', peer.ip]]);
+    throw new KesError('KES_ERR_NOT_ALLOWED');
+  }
   const forwardedFor = headerValues(rawHeaders, 'x-forwarded-for')[0];
   let ip = peer.ip;
   if (forwardedFor && forwardedFor !== 'unknown') {
@@ -100,10 +110,4 @@ function forwardedCaller(proxy: ProxySettings, peer: Caller, rawHeaders: readonl
     ip = first.replace(/^\[([^\]]+)\](?::\d+)?$/, '$1').replace(/^([^:]+):\d+$/, '$1');
   }
   return { identity: identityOfCertificate(cert.raw), ip };
-}
-
-function isTrusted(cert: X509Certificate, cas: readonly X509Certificate[]): boolean {
-  const now = Date.now();
-  if (now < Date.parse(cert.validFrom) || now > Date.parse(cert.validTo)) return false;
-  return cas.some((ca) => ca.checkIssued(cert) && cert.verify(ca.publicKey));
 }

@@ -74,6 +74,7 @@ class Exchange implements RequestContext, Expirable {
   readonly headers: HttpRequest['headers'];
   identity: string;
   ip: string;
+  readonly refusal: string | undefined;
   auditMessage: string | undefined;
   deadline = Infinity;
   prev: Exchange | undefined;
@@ -91,7 +92,9 @@ class Exchange implements RequestContext, Expirable {
     this.res = responseOf(res);
     this.method = req.method ?? '';
     this.headers = req.headers;
-    this.identity = connectionOf(req.socket)?.identity ?? '';
+    const conn = connectionOf(req.socket);
+    this.identity = conn?.identity ?? '';
+    this.refusal = conn?.refusal;
     this.ip = req.socket.remoteAddress ?? '';
   }
 

@@ -3,6 +3,7 @@
  * suites, client certificates, time-outs for slow or idle clients, a connection limit, and a
  * state that is replaced whole on reload without dropping connections.
  */
+import { constants } from 'node:crypto';
 import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
@@ -13,7 +14,9 @@ import { loadTlsMaterial, type TlsMaterial } from './tls.js';
 import { identifyConnection } from './connection.js';
 import { connectionWatchOf, watchConnection, type ConnectionTimeouts } from './connection-timeouts.js';
 import { ConnectionLimitReporter, DEFAULT_MAX_CONNECTIONS } from './connection-limit.js';
-import { TLS_CIPHERS, TLS_CURVES, TLS_MIN_VERSION } from './tls-ciphers.js';
+import { TLS_CIPHERS, TLS_CURVES, TLS_MIN_VERSION, TLS_SECURE_OPTIONS } from './tls-ciphers.js';
+import { newTicketKeys, ticketLifetimeMs, TicketKeyRotation } from './session-tickets.js';
+import type { TrustStore } from '../pki/trust.js';
 import { serveRequest } from './pipeline.js';
 import { AuditFileSink } from '../log/audit-file-sink.js';
 import type { HttpRequest, HttpResponse } from './http.js';
@@ -23,7 +26,11 @@ export interface StartOptions extends RuntimeOptions {
   address?: string;
   /** An existing runtime (metrics, log subscribers) to serve with. */
   runtime?: Runtime;
-  /** TLS session ticket keys (48 bytes), shared by the workers of a cluster so resumption works across them. */
+  /**
+   * TLS session ticket keys (48 bytes) shared by the workers of a cluster, so that a session
+   * resumes on any of them; the primary rotates them ({@link KesServer.setTicketKeys}).
+   * Without, the server makes its own and rotates them (session-tickets.ts).
+   */
   ticketKeys?: Buffer;
   /** Overrides `config.maxConnections`, also across reloads (`kes server --max-connections`). */
   maxConnections?: number;
@@ -63,13 +70,28 @@ export class KesServer {
   private auditFile: AuditFileSink | undefined;
   private readonly limitReporter = new ConnectionLimitReporter((message) => this.state.errorLog.error(message));
 
+  /** Rotates the ticket keys of a server that owns them (not a cluster worker's). */
+  private readonly rotation: TicketKeyRotation | undefined;
+
   private constructor(
     private readonly http: Http2SecureServer,
     state: ServerState,
     readonly runtime: Runtime,
     private readonly maxConnectionsOverride: number | undefined,
+    private ticketKeys: Buffer,
+    ownTicketKeys: boolean,
   ) {
     this.state = state;
+    this.rotation = ownTicketKeys ? new TicketKeyRotation((keys) => this.setTicketKeys(keys)) : undefined;
+  }
+
+  /**
+   * Replaces the TLS session ticket keys: sessions issued under the old keys are no longer
+   * resumed (their clients make a full handshake). The primary of a cluster calls this.
+   */
+  setTicketKeys(keys: Buffer): void {
+    this.ticketKeys = keys;
+    this.http.setTicketKeys(keys);
   }
 
   /**
@@ -87,22 +109,18 @@ export class KesServer {
       await closeState(state);
       throw err;
     }
+    const ticketKeys = options.ticketKeys ?? newTicketKeys();
     const http = createSecureServer({
-      key: tls.key,
-      cert: tls.cert,
-      ca: tls.ca,
-      minVersion: TLS_MIN_VERSION,
-      ciphers: TLS_CIPHERS,
-      ecdhCurve: TLS_CURVES,
+      ...listenerTls(tls, config, ticketKeys),
       allowHTTP1: true,
       requestCert: true,
       rejectUnauthorized: false,
       handshakeTimeout: HEADERS_TIMEOUT_MS,
       settings: HTTP2_SETTINGS,
-      ...(options.ticketKeys && { ticketKeys: options.ticketKeys }),
     });
-    const server = new KesServer(http, state, runtime, options.maxConnections);
+    const server = new KesServer(http, state, runtime, options.maxConnections, ticketKeys, options.ticketKeys === undefined);
     server.auditFile = auditFile;
+    server.rotation?.rotate(ticketLifetimeMs(config.tls));
     server.applyClientAuth(tls);
     server.applyConnectionLimit();
     http.on('request', (req: HttpRequest, res: HttpResponse) => server.handle(req, res));
@@ -175,7 +193,7 @@ export class KesServer {
     }
     const previous = this.state;
     this.state = next;
-    this.http.setSecureContext(secureContext(tls));
+    this.applyTls(tls, config);
     this.applyClientAuth(tls);
     this.applyConnectionLimit();
     this.retire(previous);
@@ -184,9 +202,21 @@ export class KesServer {
   /** Replaces only the TLS certificates and CAs (periodic certificate rotation). */
   async reloadTls(config: ServerConfig): Promise<void> {
     const tls = await loadTlsMaterial(config.tls);
-    this.http.setSecureContext(secureContext(tls));
+    this.applyTls(tls, { ...this.state.config, tls: config.tls });
     this.applyClientAuth(tls);
     this.auditFile?.updateKey(tls);
+  }
+
+  /**
+   * New certificates, CAs and ticket lifetime. Tickets issued before do not resume (new keys;
+   * a cluster's primary sends its workers new keys before it reloads them).
+   */
+  private applyTls(tls: TlsMaterial, config: ServerConfig): void {
+    this.rotation?.rotate(ticketLifetimeMs(config.tls));
+    const options = listenerTls(tls, config, this.ticketKeys);
+    // setSecureContext takes the session timeout from the server, not from its options.
+    (this.http as unknown as { sessionTimeout: number }).sessionTimeout = options.sessionTimeout;
+    this.http.setSecureContext(options);
   }
 
   /**
@@ -195,6 +225,7 @@ export class KesServer {
    */
   close(graceMs = 1000): Promise<void> {
     this.closing ??= (async () => {
+      this.rotation?.stop();
       this.http.close();
       await this.drained(graceMs);
       for (const socket of this.sockets) socket.destroy();
@@ -213,21 +244,29 @@ export class KesServer {
     });
   }
 
-  /** Identity once per connection; connections without a required certificate are closed. */
+  /**
+   * Identity once per connection; connections without a required certificate are closed. A
+   * resumed session whose certificate is no longer trusted stays open, and each of its requests
+   * is answered with the reason (connection.ts).
+   */
   private accept(socket: TLSSocket): void {
     watchConnection(socket, TIMEOUTS);
-    const conn = identifyConnection(socket);
+    const conn = identifyConnection(socket, this.trust);
     const optional = this.state.clientCertOptional;
     if (!conn.hasCertificate && !optional) socket.destroy();
     else if (conn.hasCertificate && this.verifyClients && !conn.authorized) socket.destroy();
+    else if (conn.refusal) this.state.errorLog.info(`http: refused ${conn.identity} from ${socket.remoteAddress ?? 'unknown'}: ${conn.refusal}`);
   }
 
   private verifyClients = false;
+  /** With tls.auth: on, the CAs client certificates must verify against. */
+  private trust: TrustStore | undefined;
 
   // With tls.auth: on the handshake rejects unverified certificates (a TLS alert), unless a
   // skip_auth route makes certificates optional: then a given certificate is checked on accept.
   private applyClientAuth(tls: TlsMaterial): void {
     this.verifyClients = tls.verifyClients;
+    this.trust = tls.verifyClients ? tls.trust : undefined;
     const server = this.http as unknown as { rejectUnauthorized: boolean };
     server.rejectUnauthorized = tls.verifyClients && !this.state.clientCertOptional;
   }
@@ -260,11 +299,23 @@ export class KesServer {
 }
 
 /**
- * The options of setSecureContext: it replaces the whole context, so the protocol settings are
- * given again with the new certificates.
+ * The TLS options of the listener, for createSecureServer and setSecureContext (which replaces
+ * the whole context, so the protocol settings are given again with the new certificates).
+ * Resumption: tickets under the given keys, valid for the ticket lifetime; none when it is 0.
  */
-function secureContext(tls: TlsMaterial) {
-  return { key: tls.key, cert: tls.cert, ca: tls.ca, minVersion: TLS_MIN_VERSION, ciphers: TLS_CIPHERS, ecdhCurve: TLS_CURVES } as const;
+function listenerTls(tls: TlsMaterial, config: ServerConfig, ticketKeys: Buffer) {
+  const lifetimeMs = ticketLifetimeMs(config.tls);
+  return {
+    key: tls.key,
+    cert: tls.cert,
+    ca: tls.ca,
+    minVersion: TLS_MIN_VERSION,
+    ciphers: TLS_CIPHERS,
+    ecdhCurve: TLS_CURVES,
+    secureOptions: TLS_SECURE_OPTIONS | (lifetimeMs === 0 ? constants.SSL_OP_NO_TICKET : 0),
+    sessionTimeout: Math.max(1, Math.ceil(lifetimeMs / 1000)),
+    ticketKeys,
+  } as const;
 }
 
 function proxySettings(config: ServerConfig, tls: TlsMaterial) {
@@ -273,6 +324,6 @@ function proxySettings(config: ServerConfig, tls: TlsMaterial) {
   return {
     identities: new Set(proxy.identities),
     header: proxy.certHeader.toLowerCase(),
-    verifyWith: tls.verifyClients ? tls.caCertificates : undefined,
+    verifyWith: tls.verifyClients ? tls.trust : undefined,
   };
 }

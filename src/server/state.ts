@@ -4,8 +4,8 @@
  * survive reloads (metrics, log subscribers, build info) live in the {@link Runtime}.
  */
 import type { Writable } from 'node:stream';
-import type { X509Certificate } from 'node:crypto';
 import type { ServerConfig } from '../config/types.js';
+import type { TrustStore } from '../pki/trust.js';
 import { PolicySet } from '../policy/policy-set.js';
 import { KeyCache } from '../keystore/cache.js';
 import { connectKeyStore } from '../keystore/connect.js';
@@ -47,7 +47,7 @@ export interface ProxySettings {
   /** Lower-case header name. */
   header: string;
   /** Verify forwarded certificates against these CAs (tls.auth: on). */
-  verifyWith?: readonly X509Certificate[];
+  verifyWith?: TrustStore;
 }
 
 export interface ServerState {

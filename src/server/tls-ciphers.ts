@@ -4,6 +4,7 @@
  * exchange (forward secrecy) with AES-GCM or ChaCha20-Poly1305. Never CBC, RC4, 3DES, static RSA
  * or finite-field DH key exchange. All of these are allowed by HTTP/2 (RFC 7540 Appendix A).
  */
+import { constants } from 'node:crypto';
 
 /** The minimum protocol version. */
 export const TLS_MIN_VERSION = 'TLSv1.2';
@@ -23,3 +24,9 @@ export const TLS_CIPHERS = [
 
 /** The key exchange groups: X25519 and the NIST curves P-256, P-384 and P-521. */
 export const TLS_CURVES = 'X25519:P-256:P-384:P-521';
+
+/**
+ * OpenSSL options of the listener: client-initiated TLS 1.2 renegotiation is refused with a
+ * `no_renegotiation` alert, as Go's server does (Node allows three per ten minutes).
+ */
+export const TLS_SECURE_OPTIONS = constants.SSL_OP_NO_RENEGOTIATION;

@@ -9,6 +9,7 @@ import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 import type { TlsConfig } from '../config/types.js';
 import { decodePem, PemError } from '../pki/pem.js';
+import { TrustStore } from '../pki/trust.js';
 
 /** The secure-context options and verification settings of a TLS config. */
 export interface TlsMaterial {
@@ -16,8 +17,11 @@ export interface TlsMaterial {
   cert: string;
   /** System roots plus the configured CAs, when `tls.ca` is set. */
   ca?: string[];
-  /** The configured CA certificates (for verifying certificates forwarded by a TLS proxy). */
-  caCertificates: X509Certificate[];
+  /**
+   * The CAs client certificates are verified against (`tls.ca` and the system roots), where the
+   * handshake does not verify: resumed sessions and certificates forwarded by a TLS proxy.
+   */
+  trust: TrustStore;
   /** Verify client certificates (tls.auth: on). */
   verifyClients: boolean;
 }
@@ -79,7 +83,7 @@ export async function loadTlsMaterial(cfg: TlsConfig): Promise<TlsMaterial> {
     key: key.export({ type: 'pkcs8', format: 'pem' }).toString(),
     cert: certBlocks.map((b) => b.text).join('\n') + '\n',
     ca: cfg.caPath ? [...rootCertificates, ...caCertificates.map((c) => c.toString())] : undefined,
-    caCertificates,
+    trust: new TrustStore(caCertificates),
     verifyClients: cfg.auth === 'on',
   };
 }

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { KesServer } from '../../src/server/server.js';
+import { KesServer, type StartOptions } from '../../src/server/server.js';
 import { serverConfig } from '../../src/config/defaults.js';
 import type { ServerConfig } from '../../src/config/types.js';
 import { createTestPki, type TestCert, type TestPki } from './certs.js';
@@ -38,8 +38,9 @@ function capture() {
 /**
  * @param configure adjusts the config (defaults: admin = a fresh client certificate, no
  *   policies, in-memory store, every other field at its default)
+ * @param start more options of KesServer.start
  */
-export async function startTestServer(configure: (c: ServerConfig, pki: TestPki, dir: string) => void = () => undefined): Promise<TestServer> {
+export async function startTestServer(configure: (c: ServerConfig, pki: TestPki, dir: string) => void = () => undefined, start: StartOptions = {}): Promise<TestServer> {
   const pki = createTestPki();
   const admin = pki.client({ commonName: 'admin' });
   const dir = mkdtempSync(join(tmpdir(), 'kes-test-'));
@@ -55,7 +56,7 @@ export async function startTestServer(configure: (c: ServerConfig, pki: TestPki,
   const err = capture();
   let server: KesServer;
   try {
-    server = await KesServer.start(config, { stdout: out.stream, stderr: err.stream });
+    server = await KesServer.start(config, { ...start, stdout: out.stream, stderr: err.stream });
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     throw e;

@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestServer, verifyClients, type TestServer } from '../helpers/test-server.js';
 import { httpsClient } from '../helpers/https-client.js';
-import { createTestPki } from '../helpers/certs.js';
+import { createTestPki, type TestCert } from '../helpers/certs.js';
 
 describe('tls.auth: on', () => {
   let t: TestServer;
@@ -77,10 +77,57 @@ describe('TLS proxy (decisions.md §16.8)', () => {
     assert.deepEqual([r.status, r.json().message], [400, 'invalid client certificate']);
   });
 
+  test('with tls.auth: off a forwarded CA certificate is not an identity either', async () => {
+    const r = await t.client(proxy).request('GET', '/v1/identity/self/describe', undefined, { 'X-Tls-Client-Cert': escaped(pki2.ca.certPem) });
+    assert.deepEqual([r.status, r.json().message], [400, 'no client certificate is present']);
+  });
+
   test('the header is ignored for clients that are not the proxy', async () => {
     const r = await t.client(user).request('GET', '/v1/metrics', undefined, { 'X-Tls-Client-Cert': escaped(t.admin.certPem) });
     assert.equal(r.status, 403);
   });
+});
+
+describe('TLS proxy with tls.auth: on: forwarded certificates are verified', () => {
+  let t: TestServer;
+  let proxy: TestCert;
+  let user: TestCert;
+  before(async () => {
+    t = await startTestServer((config, pki, dir) => {
+      verifyClients(config, pki, dir);
+      proxy = pki.client({ commonName: 'proxy' });
+      user = pki.client({ commonName: 'user' });
+      config.tls.proxy = { identities: [proxy.identity], certHeader: 'X-Tls-Client-Cert' };
+      config.policies = { users: { allow: ['/v1/status', '/v1/identity/self/describe'], deny: [], identities: [user.identity] } };
+    });
+  });
+  after(() => t.close());
+
+  const forwarded = (cert: { certPem: string }) => ({ 'X-Tls-Client-Cert': encodeURIComponent(cert.certPem).replace(/%20/g, '+') });
+  const denied = { status: 403, message: 'not authorized: insufficient permissions' };
+
+  test('a valid certificate issued by the CA is the identity', async () => {
+    const c = t.client(proxy);
+    assert.equal((await c.request('GET', '/v1/status', undefined, forwarded(user))).status, 200);
+    assert.equal((await c.request('GET', '/v1/identity/self/describe', undefined, forwarded(user))).json().identity, user.identity);
+  });
+
+  test('the CA certificate itself is never an identity', async () => {
+    const r = await t.client(proxy).request('GET', '/v1/identity/self/describe', undefined, forwarded(t.pki.ca));
+    assert.deepEqual([r.status, r.json().message], [400, 'no client certificate is present']);
+  });
+
+  for (const [what, opts] of [
+    ['self-signed', { issuer: 'self' }],
+    ['foreign-CA', { issuer: 'foreign' }],
+    ['expired', { notAfter: new Date(Date.now() - 86_400_000) }],
+    ['not-yet-valid', { notBefore: new Date(Date.now() + 86_400_000), notAfter: new Date(Date.now() + 10 * 86_400_000) }],
+  ] as const) {
+    test(`a ${what} forwarded certificate is refused`, async () => {
+      const r = await t.client(proxy).request('GET', '/v1/status', undefined, forwarded(t.pki.client(opts)));
+      assert.deepEqual({ status: r.status, message: r.json().message }, denied);
+    });
+  }
 });
 
 describe('reload', () => {

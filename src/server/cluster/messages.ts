@@ -8,6 +8,8 @@ export type LogKind = 'error' | 'audit';
 /** Primary → worker. */
 export type ToWorker =
   | { type: 'init'; ticketKeys: string }
+  /** New TLS session ticket keys (hex), sent before a reload and every ticket lifetime. */
+  | { type: 'ticket-keys'; ticketKeys: string }
   | { type: 'reload'; id: number }
   | { type: 'shutdown' }
   | { type: 'metrics-collect'; id: number }

@@ -7,12 +7,12 @@
  * chain.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import { loadConfigFile } from '../../config/parse-config.js';
 import { addSnapshot, emptySnapshot, type MetricsSnapshot } from '../../metrics/metrics.js';
 import { describeFailure } from '../error-response.js';
 import { loadTlsMaterial } from '../tls.js';
+import { ticketLifetimeMs, TicketKeyRotation } from '../session-tickets.js';
 import type { ServerConfig } from '../../config/types.js';
 import { AuditFileSink } from '../../log/audit-file-sink.js';
 import { ErrorLog } from '../../log/error-log.js';
@@ -73,7 +73,11 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
   }, TLS_REFRESH_MS);
   refreshKey.unref();
 
-  const ticketKeys = randomBytes(48).toString('hex');
+  // One set of ticket keys for all workers (a session resumes on any), rotated every ticket
+  // lifetime and on every reload (session-tickets.ts).
+  const tickets = new TicketKeyRotation((keys) => {
+    for (const w of live()) send(w, { type: 'ticket-keys', ticketKeys: keys.toString('hex') });
+  });
   const subscribers: Record<LogKind, Map<number, number>> = { error: new Map(), audit: new Map() };
   // A worker's metrics request: the id it used, the workers still to answer, the running sum.
   const metricRequests = new Map<number, { from: Worker; replyId: number; waiting: Set<number>; sum: MetricsSnapshot; timer: NodeJS.Timeout }>();
@@ -94,6 +98,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
 
     const finish = (code: number) => {
       clearInterval(refreshKey);
+      tickets.stop();
       for (const timer of pendingRestarts) clearTimeout(timer);
       audit.close();
       process.off('SIGHUP', onHup);
@@ -142,7 +147,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
       const msg = m as ToPrimary;
       switch (msg.type) {
         case 'hello':
-          return send(w, { type: 'init', ticketKeys });
+          return send(w, { type: 'init', ticketKeys: tickets.keys.toString('hex') });
         case 'ready':
           if (started) o.stderr.write(`=> Worker ${w.process.pid} is serving\n`);
           else if (++ready === o.workers) {
@@ -225,6 +230,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
         .then(async (config) => {
           await applyAuditFile(config);
           current = config;
+          tickets.rotate(ticketLifetimeMs(config.tls));
           const workers = live();
           const id = nextId++;
           reloads.set(id, { waiting: new Set(workers.map((w) => w.id)), errors: [] });
@@ -239,6 +245,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
     process.on('SIGHUP', onHup);
     process.on('SIGINT', onStop);
     process.on('SIGTERM', onStop);
+    tickets.rotate(ticketLifetimeMs(o.config.tls));
     for (let i = 0; i < o.workers; i++) fork();
   });
 }

@@ -61,6 +61,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
   });
 
   let server: KesServer | undefined;
+  let latestTicketKeys: string | undefined;
   let stopRequested = false;
   let onInit: (ticketKeys: string) => void = () => undefined;
   let onStop: () => void = () => undefined;
@@ -78,6 +79,9 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
     switch (msg.type) {
       case 'init':
         return onInit(msg.ticketKeys);
+      case 'ticket-keys':
+        latestTicketKeys = msg.ticketKeys;
+        return server?.setTicketKeys(Buffer.from(msg.ticketKeys, 'hex'));
       case 'shutdown':
         return stop();
       case 'reload':
@@ -110,10 +114,13 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
   send({ type: 'hello' });
 
   let code = 0;
-  const ticketKeys = await Promise.race([initialized, stopped.then(() => undefined)]);
-  if (ticketKeys !== undefined && !stopRequested) {
+  const initialKeys = await Promise.race([initialized, stopped.then(() => undefined)]);
+  if (initialKeys !== undefined && !stopRequested) {
     try {
-      server = await KesServer.start(o.config, { address: o.address, runtime, auditFile: false, maxConnections: o.maxConnections, ticketKeys: Buffer.from(ticketKeys, 'hex') });
+      // Keys rotated while the server was starting apply once it runs.
+      const ticketKeys = () => Buffer.from(latestTicketKeys ?? initialKeys, 'hex');
+      server = await KesServer.start(o.config, { address: o.address, runtime, auditFile: false, maxConnections: o.maxConnections, ticketKeys: ticketKeys() });
+      server.setTicketKeys(ticketKeys());
       send({ type: 'ready', ...server.address });
     } catch (err) {
       send({ type: 'failed', message: describeFailure(err) });
