@@ -2,7 +2,12 @@
  * `kes server --dev` (decisions.md): an ephemeral server for trying things out. In-memory key
  * store, a self-signed ECDSA P-256 server certificate, and a fresh admin API key whose client
  * certificate and key are written, with the server certificate, to a new temporary folder.
+ *
+ * The folder holds credentials: it is removed when the server stops, whatever the reason, and
+ * one left behind by a process that could not remove it (killed, crashed) is removed by the
+ * next `--dev` start. Each folder records the process that owns it.
  */
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,8 +36,66 @@ export function interfaceAddresses(): string[] {
   return [...ips];
 }
 
+const DEV_PREFIX = 'kes-dev-';
+/** The owner of a dev folder: `<pid> <start time>` (the start time tells a reused PID apart). */
+const OWNER_FILE = 'owner';
+
+/** The start time of a process (Linux: /proc/<pid>/stat field 22); '' where unknown. */
+function startTimeOf(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+function isRunning(pid: number, startTime: string): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  return startTime === '' || startTimeOf(pid) === '' || startTimeOf(pid) === startTime;
+}
+
+/**
+ * Removes the dev folders of processes that are gone. Folders of running dev servers, and
+ * folders without an owner record (being created, or not made by this version), are kept.
+ * @returns the folders removed
+ */
+export function removeAbandonedDevFolders(parent = tmpdir()): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(parent).filter((n) => n.startsWith(DEV_PREFIX));
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const dir = join(parent, name);
+    try {
+      if (!statSync(dir).isDirectory()) continue;
+      const [pid, startTime = ''] = readFileSync(join(dir, OWNER_FILE), 'utf8').trim().split(' ');
+      if (!/^\d+$/.test(pid ?? '') || isRunning(Number(pid), startTime)) continue;
+      rmSync(dir, { recursive: true, force: true });
+      removed.push(dir);
+    } catch {
+      // No owner record, or not ours to read: leave it.
+    }
+  }
+  return removed;
+}
+
+/** Removes the dev folder; safe to call more than once, and from an 'exit' handler. */
+export function removeDevSetup(dev: DevSetup): void {
+  rmSync(dev.dir, { recursive: true, force: true });
+}
+
 export async function createDevSetup(address = DEV_ADDRESS): Promise<DevSetup> {
-  const dir = await mkdtemp(join(tmpdir(), 'kes-dev-'));
+  removeAbandonedDevFolders();
+  const dir = await mkdtemp(join(tmpdir(), DEV_PREFIX));
+  await writeFile(join(dir, OWNER_FILE), `${process.pid} ${startTimeOf(process.pid)}\n`, { mode: 0o644 });
   const server = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const serverCert = createCertificate({
     commonName: 'localhost',

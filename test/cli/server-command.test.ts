@@ -3,7 +3,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +38,54 @@ describe('kes server --dev', () => {
     assert.match(cli.stdout(), /Stopping server\.\.\. Goodbye\./);
     const dir = /Files\s+(\S+)/.exec(cli.stdout())![1]!;
     assert.equal(existsSync(dir), false, 'the dev credential folder is removed on stop');
+  });
+});
+
+describe('kes server --dev leaves no credentials behind', () => {
+  const devFolders = (tmp: string) => readdirSync(tmp).filter((n) => n.startsWith('kes-dev-'));
+  let tmp: string;
+  before(() => void (tmp = mkdtempSync(join(tmpdir(), 'kes-tmpdir-'))));
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  test('a failed start (port in use) removes its folder', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = busy.address() as import('node:net').AddressInfo;
+      const r = await runCli(['server', '--dev', '--addr', `127.0.0.1:${port}`], { TMPDIR: tmp });
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /address already in use/);
+      assert.deepEqual(devFolders(tmp), []);
+    } finally {
+      busy.close();
+    }
+  });
+
+  test('a killed server\'s folder is removed by the next --dev start; a running server\'s is kept', async () => {
+    const start = async () => {
+      const cli = startCli(['server', '--dev', '--addr', '127.0.0.1:0'], { TMPDIR: tmp });
+      await cli.waitFor(/Server is up and running/);
+      return { cli, dir: /Files\s+(\S+)/.exec(cli.stdout())![1]! };
+    };
+    const killed = await start();
+    const running = await start();
+    try {
+      assert.equal(readFileSync(join(running.dir, 'owner'), 'utf8').split(' ')[0], String(running.cli.child.pid));
+      killed.cli.child.kill('SIGKILL');
+      await killed.cli.exited;
+      assert.equal(existsSync(killed.dir), true, 'nothing runs to remove it');
+      const next = await start();
+      assert.equal(existsSync(killed.dir), false, 'the next --dev start removed it');
+      assert.equal(existsSync(running.dir), true, 'a running server keeps its folder');
+      for (const [s, signal] of [[next, 'SIGINT'], [running, 'SIGTERM']] as const) {
+        s.cli.child.kill(signal);
+        assert.equal(await s.cli.exited, 0);
+        assert.equal(existsSync(s.dir), false, `${signal} removes the folder`);
+      }
+    } finally {
+      running.cli.child.kill('SIGKILL');
+    }
+    assert.deepEqual(devFolders(tmp), []);
   });
 });
 

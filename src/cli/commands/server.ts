@@ -3,7 +3,6 @@
  * the config (the old one stays on error), SIGINT/SIGTERM stop gracefully, and the TLS
  * certificates are re-read every 15 minutes.
  */
-import { rm } from 'node:fs/promises';
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { UsageError } from '../flags.js';
@@ -13,7 +12,7 @@ import { banner } from './server-banner.js';
 import { loadConfigFile } from '../../config/parse-config.js';
 import { MAX_CONNECTIONS_RANGE } from '../../config/api-config.js';
 import { KesServer } from '../../server/server.js';
-import { createDevSetup, DEV_ADDRESS, type DevSetup } from '../../server/dev.js';
+import { createDevSetup, DEV_ADDRESS, removeDevSetup, type DevSetup } from '../../server/dev.js';
 import { runPrimary } from '../../server/cluster/primary.js';
 import { runWorker } from '../../server/cluster/worker.js';
 import { buildInfo } from '../../server/build-info.js';
@@ -76,6 +75,11 @@ async function runServer({ flags, args, io }: CommandContext): Promise<number> {
   }
 
   const dev = flags.dev ? await createDevSetup(addr ?? DEV_ADDRESS) : undefined;
+  if (dev) {
+    // The credential folder goes with the process on every way out: a failed start, a stop, an
+    // uncaught error. (A SIGKILL leaves it to the next --dev start: removeAbandonedDevFolders.)
+    process.once('exit', () => removeDevSetup(dev));
+  }
   const config: ServerConfig = dev ? dev.config : await loadConfigFile(configFile!, io.env);
   if (config.keystore.type === 'mem' && workers > 1) {
     // The in-memory store lives in one process: more workers would not share keys.
@@ -95,7 +99,8 @@ async function runServer({ flags, args, io }: CommandContext): Promise<number> {
       banner: (host, port) => banner({ config, build, host, port, color, workers }),
     });
   }
-  return runSingle(config, { configFile, addr, maxConnections, dev, io, color });
+  const running = runSingle(config, { configFile, addr, maxConnections, dev, io, color });
+  return dev ? running.finally(() => removeDevSetup(dev)) : running;
 }
 
 /** One server process: the whole server in this process. */
@@ -131,11 +136,7 @@ async function runSingle(config: ServerConfig, o: { configFile?: string; addr?: 
       clearInterval(refreshTls);
       io.stdout.write('\n=> Stopping server... Goodbye.\n');
       server.close().then(
-        async () => {
-          // The dev credential folder is throw-away: remove it with the server.
-          if (dev) await rm(dev.dir, { recursive: true, force: true });
-          resolve(0);
-        },
+        () => resolve(0),
         (err) => {
           io.stderr.write(`Error: ${describeFailure(err)}\n`);
           resolve(1);
