@@ -3,7 +3,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,6 +71,8 @@ describe('kes server --dev leaves no credentials behind', () => {
     const running = await start();
     try {
       assert.equal(readFileSync(join(running.dir, 'owner'), 'utf8').split(' ')[0], String(running.cli.child.pid));
+      assert.equal(statSync(running.dir).mode & 0o777, 0o700, 'only its owner may read the folder');
+      assert.equal(statSync(join(running.dir, 'admin.key')).mode & 0o777, 0o600);
       killed.cli.child.kill('SIGKILL');
       await killed.cli.exited;
       assert.equal(existsSync(killed.dir), true, 'nothing runs to remove it');
