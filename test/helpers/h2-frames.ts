@@ -76,7 +76,9 @@ export class RawH2 {
   private buffered = Buffer.alloc(0);
   private readonly waiters = new Set<() => void>();
   closed = false;
+  /** The last stream id of the server's GOAWAY, and its error code. */
   goaway: number | undefined;
+  goawayCode: number | undefined;
 
   private constructor(readonly socket: tls.TLSSocket) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -146,9 +148,14 @@ export class RawH2 {
     return r;
   }
 
-  /** Resolves when the server has ended or reset the stream, or went away; rejects after timeoutMs. */
+  /**
+   * Resolves when the server has ended or reset the stream, or went away: closed the connection,
+   * or sent GOAWAY for a protocol error (which ends every stream) or below this stream's id.
+   * Rejects after timeoutMs.
+   */
   async finished(stream: number, timeoutMs = 5000): Promise<StreamResult> {
-    await this.until(() => this.result(stream).ended || this.closed || (this.goaway !== undefined && stream > this.goaway), timeoutMs, `stream ${stream} to end`);
+    const gone = () => this.closed || (this.goaway !== undefined && (stream > this.goaway || this.goawayCode !== ERROR.NO_ERROR));
+    await this.until(() => this.result(stream).ended || gone(), timeoutMs, `stream ${stream} to end`);
     return this.result(stream);
   }
 
@@ -198,7 +205,10 @@ export class RawH2 {
       this.buffered = this.buffered.subarray(9 + length);
       this.frames.push(f);
       if (f.type === FRAME.SETTINGS && !(f.flags & FLAG.ACK)) this.send(frame(FRAME.SETTINGS, FLAG.ACK, 0));
-      if (f.type === FRAME.GOAWAY) this.goaway = f.payload.readUInt32BE(0) & 0x7fffffff;
+      if (f.type === FRAME.GOAWAY) {
+        this.goaway = f.payload.readUInt32BE(0) & 0x7fffffff;
+        this.goawayCode = f.payload.readUInt32BE(4);
+      }
     }
     this.notify();
   }

@@ -1,16 +1,14 @@
 /**
  * A real server in a child process, for tests that try to crash it: the test sees a crash as
  * the child's exit (with its signal and stderr) instead of dying with it. Same set-up as
- * {@link startTestServer}: the test PKI, an admin certificate, the in-memory key store.
+ * startTestServer: the test PKI, an admin certificate, the in-memory key store.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { serverConfig } from '../../src/config/defaults.js';
-import type { ServerConfig } from '../../src/config/types.js';
 import { ROOT } from '../cli/run-cli.js';
-import { createTestPki, type TestCert, type TestPki } from './certs.js';
+import type { TestCert, TestPki } from './certs.js';
+import { testServerConfig, type Configure } from './test-server.js';
 
 export interface ServerProcess {
   port: number;
@@ -23,18 +21,8 @@ export interface ServerProcess {
   close(): Promise<void>;
 }
 
-export async function startServerProcess(configure: (c: ServerConfig, pki: TestPki, dir: string) => void = () => undefined): Promise<ServerProcess> {
-  const pki = createTestPki();
-  const admin = pki.client({ commonName: 'admin' });
-  const dir = mkdtempSync(join(tmpdir(), 'kes-proc-'));
-  const files = pki.writeFiles(dir);
-  const config = serverConfig({
-    address: '127.0.0.1:0',
-    admin: admin.identity,
-    tls: { keyFile: files.keyFile, certFile: files.certFile, auth: 'off' },
-    keystore: { type: 'mem' },
-  });
-  configure(config, pki, dir);
+export async function startServerProcess(configure: Configure = () => undefined): Promise<ServerProcess> {
+  const { pki, admin, dir, config } = testServerConfig(configure, 'kes-proc-');
   const configFile = join(dir, 'config.json');
   writeFileSync(configFile, JSON.stringify(config));
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/server-process-main.ts', configFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -35,15 +35,17 @@ function capture() {
   return { stream, text: () => text };
 }
 
+/** Adjusts a test server's config; dir holds its TLS files (TestPki.writeFiles). */
+export type Configure = (c: ServerConfig, pki: TestPki, dir: string) => void;
+
 /**
- * @param configure adjusts the config (defaults: admin = a fresh client certificate, no
- *   policies, in-memory store, every other field at its default)
- * @param start more options of KesServer.start
+ * The set-up of a test server: a new test PKI, an admin certificate, a temporary folder with the
+ * TLS files, and the config (see {@link startTestServer}) after `configure`.
  */
-export async function startTestServer(configure: (c: ServerConfig, pki: TestPki, dir: string) => void = () => undefined, start: StartOptions = {}): Promise<TestServer> {
+export function testServerConfig(configure: Configure, prefix = 'kes-test-'): { pki: TestPki; admin: TestCert; dir: string; config: ServerConfig } {
   const pki = createTestPki();
   const admin = pki.client({ commonName: 'admin' });
-  const dir = mkdtempSync(join(tmpdir(), 'kes-test-'));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   const files = pki.writeFiles(dir);
   const config = serverConfig({
     address: '127.0.0.1:0',
@@ -52,6 +54,16 @@ export async function startTestServer(configure: (c: ServerConfig, pki: TestPki,
     keystore: { type: 'mem' },
   });
   configure(config, pki, dir);
+  return { pki, admin, dir, config };
+}
+
+/**
+ * @param configure adjusts the config (defaults: admin = a fresh client certificate, no
+ *   policies, in-memory store, every other field at its default)
+ * @param start more options of KesServer.start
+ */
+export async function startTestServer(configure: Configure = () => undefined, start: StartOptions = {}): Promise<TestServer> {
+  const { pki, admin, dir, config } = testServerConfig(configure);
   const out = capture();
   const err = capture();
   let server: KesServer;

@@ -168,7 +168,10 @@ describe('HTTP/2 frame sequences never crash the server', () => {
       result = c.result(id);
       if (!result.ended) c.rst(id);
     } else {
-      result = await c.finished(id, 5000);
+      result = await c.finished(id, 5000).catch((err: Error) => {
+        const frames = c.frames.filter((f) => f.stream === id || f.stream === 0).map((f) => `${f.stream}:${f.type}/${f.flags}`);
+        throw new Error(`${shape.what} / ${seq.what}: ${err.message}; frames: ${frames.join(' ')}; goaway ${c.goaway}, closed ${c.closed}`);
+      });
     }
     const what = `${shape.what} / ${seq.what}`;
     await assertAlive(what, c);

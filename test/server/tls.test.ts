@@ -8,6 +8,14 @@ import { startTestServer, verifyClients, type TestServer } from '../helpers/test
 import { httpsClient } from '../helpers/https-client.js';
 import { createTestPki, type TestCert } from '../helpers/certs.js';
 
+/** Client certificates that tls.auth: on refuses. */
+const UNTRUSTED = [
+  ['self-signed', { issuer: 'self' }],
+  ['foreign-CA', { issuer: 'foreign' }],
+  ['expired', { notAfter: new Date(Date.now() - 86_400_000) }],
+  ['not-yet-valid', { notBefore: new Date(Date.now() + 86_400_000), notAfter: new Date(Date.now() + 10 * 86_400_000) }],
+] as const;
+
 describe('tls.auth: on', () => {
   let t: TestServer;
   before(async () => {
@@ -19,12 +27,7 @@ describe('tls.auth: on', () => {
     assert.equal((await t.client().request('GET', '/v1/status')).status, 200);
   });
 
-  for (const [what, opts] of [
-    ['self-signed', { issuer: 'self' }],
-    ['foreign-CA', { issuer: 'foreign' }],
-    ['expired', { notAfter: new Date(Date.now() - 86_400_000) }],
-    ['not-yet-valid', { notBefore: new Date(Date.now() + 86_400_000), notAfter: new Date(Date.now() + 10 * 86_400_000) }],
-  ] as const) {
+  for (const [what, opts] of UNTRUSTED) {
     test(`a ${what} client certificate is rejected in the handshake`, async () => {
       const cert = t.pki.client(opts);
       const c = httpsClient(t.port, t.pki.ca.certPem, cert);
@@ -117,12 +120,7 @@ describe('TLS proxy with tls.auth: on: forwarded certificates are verified', () 
     assert.deepEqual([r.status, r.json().message], [400, 'no client certificate is present']);
   });
 
-  for (const [what, opts] of [
-    ['self-signed', { issuer: 'self' }],
-    ['foreign-CA', { issuer: 'foreign' }],
-    ['expired', { notAfter: new Date(Date.now() - 86_400_000) }],
-    ['not-yet-valid', { notBefore: new Date(Date.now() + 86_400_000), notAfter: new Date(Date.now() + 10 * 86_400_000) }],
-  ] as const) {
+  for (const [what, opts] of UNTRUSTED) {
     test(`a ${what} forwarded certificate is refused`, async () => {
       const r = await t.client(proxy).request('GET', '/v1/status', undefined, forwarded(t.pki.client(opts)));
       assert.deepEqual({ status: r.status, message: r.json().message }, denied);
