@@ -154,9 +154,13 @@ export class RawH2 {
    * Rejects after timeoutMs.
    */
   async finished(stream: number, timeoutMs = 5000): Promise<StreamResult> {
-    const gone = () => this.closed || (this.goaway !== undefined && (stream > this.goaway || this.goawayCode !== ERROR.NO_ERROR));
-    await this.until(() => this.result(stream).ended || gone(), timeoutMs, `stream ${stream} to end`);
+    await this.until(() => this.result(stream).ended || this.gone(stream), timeoutMs, `stream ${stream} to end`);
     return this.result(stream);
+  }
+
+  /** The server will send nothing more on the stream: see {@link finished}. */
+  gone(stream: number): boolean {
+    return this.closed || (this.goaway !== undefined && (stream > this.goaway || this.goawayCode !== ERROR.NO_ERROR));
   }
 
   /**
