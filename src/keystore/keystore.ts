@@ -51,6 +51,24 @@ export interface KeyStore {
 
   /** Releases connections and timers. The store must not be used afterwards. */
   close(): Promise<void>;
+
+  /**
+   * Optional, for stores that can notify (etcd watch, PostgreSQL LISTEN): reports every change
+   * of an entry, by any writer, other servers included, until the returned function is called.
+   * A store without it gives no notifications: caches of other servers see its changes only when
+   * their entries expire.
+   */
+  watch?(listener: KeyStoreChanges): () => void;
+}
+
+/** What a store's change notifications report (see {@link KeyStore.watch}). */
+export interface KeyStoreChanges {
+  /** The entry of name was created, replaced or deleted. */
+  changed(name: string): void;
+  /** Notifications stopped (e.g. the connection was lost): changes may go unreported. */
+  interrupted(reason: string): void;
+  /** Notifications work again; changes made while they were interrupted may have been missed. */
+  resumed(): void;
 }
 
 /**

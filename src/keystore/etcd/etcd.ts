@@ -11,6 +11,7 @@
  *   which is the UTF-8 order listings use.
  * - status: the answering member's status (it must know a leader and report no alarm), then a
  *   linearizable read, which needs a quorum.
+ * - watch: an etcd watch on the prefix reports every change, other servers' included.
  *
  * Every call, the etcd3 client's retries over the endpoints included, ends by its deadline
  * (`timeoutMs`: the config's `timeout`, default 10 s). A failed connection, a missed deadline,
@@ -20,7 +21,8 @@
 import { Etcd3 } from 'etcd3';
 import { KesError } from '../../api/errors.js';
 import type { KeyStoreConfig } from '../../config/types.js';
-import { KeyStoreUnreachableError, type KeyStore, type KeyStoreState } from '../keystore.js';
+import { KeyStoreUnreachableError, type KeyStore, type KeyStoreChanges, type KeyStoreState } from '../keystore.js';
+import { watchPrefix } from './watch.js';
 import { endpointUrls } from './endpoints.js';
 import { errorMessage, isUnreachable } from './errors.js';
 import { etcdKey, keyAfter, nameOf, prefixRange } from './keys.js';
@@ -153,6 +155,11 @@ export class EtcdKeyStore implements KeyStore {
       if (!res.more || !last) return;
       start = keyAfter(last.key);
     }
+  }
+
+  /** Notifies every change under the prefix, by any writer (an etcd watch: watch.ts). */
+  watch(listener: KeyStoreChanges): () => void {
+    return watchPrefix(this.client, this.prefix, listener);
   }
 
   async close(): Promise<void> {

@@ -9,6 +9,8 @@
  * - list: keyset paging over the primary key (`name >= prefix AND name < end-of-prefix`, then
  *   `name > last`), one bounded statement per page; the names sort by bytes (collation "C").
  * - status: `SELECT 1` and its round-trip time.
+ * - watch: every write NOTIFYs the table's channel with the name; a server LISTENs on its own
+ *   connection (listen.ts), so that it hears of other servers' writes.
  *
  * Connections come from a `pg.Pool`: a connection the server closes (restart, failover) is
  * dropped, and the next call opens a new one, so the store recovers by itself. Every call is
@@ -16,9 +18,10 @@
  * fails with KeyStoreUnreachableError. `timeoutMs` is the config's `timeout` unless the options
  * give one (default 10 s). The pg driver is loaded when a store connects.
  */
-import type { Pool, QueryResult, QueryResultRow } from 'pg';
+import type { Pool, PoolConfig, QueryResult, QueryResultRow } from 'pg';
 import { KesError } from '../../api/errors.js';
-import { KeyStoreUnreachableError, type KeyStore, type KeyStoreState } from '../keystore.js';
+import { KeyStoreUnreachableError, type KeyStore, type KeyStoreChanges, type KeyStoreState } from '../keystore.js';
+import { listenForChanges, type ClientClass } from './listen.js';
 import { sqlState, storeError } from './errors.js';
 import { DEFAULT_TIMEOUT_MS, describeTarget, poolConfig, type PostgresKeyStoreConfig, type PostgresPoolOptions } from './pool-config.js';
 import { prefixEnd, tableProblem, tableSql, type ColumnInfo, type TableSql } from './table.js';
@@ -49,6 +52,8 @@ export class PostgresKeyStore implements KeyStore {
     /** Where the store connects (`host:port/database`), for messages. */
     readonly target: string,
     options: PostgresKeyStoreOptions,
+    /** How to open the LISTEN connection of {@link watch}. */
+    private readonly listenVia: { Client: ClientClass; config: PoolConfig },
   ) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.pageSize = Math.max(1, Math.floor(options.pageSize ?? 1_000));
@@ -65,12 +70,12 @@ export class PostgresKeyStore implements KeyStore {
     const sql = tableSql(config.table);
     options = { ...options, timeoutMs: options.timeoutMs ?? config.timeoutMs ?? DEFAULT_TIMEOUT_MS };
     const pgConfig = await poolConfig(config, options);
-    const { Pool } = await import('pg');
+    const { Pool, Client } = await import('pg');
     const pool = new Pool(pgConfig);
     // A pooled connection that fails while idle (e.g. the server restarts) is dropped by the
     // pool; without a listener the 'error' event would end the process.
     pool.on('error', () => undefined);
-    const store = new PostgresKeyStore(pool, sql, describeTarget(config), options);
+    const store = new PostgresKeyStore(pool, sql, describeTarget(config), options, { Client, config: pgConfig });
     try {
       await store.prepareTable();
     } catch (err) {
@@ -123,6 +128,11 @@ export class PostgresKeyStore implements KeyStore {
       from = last.name;
       exclusive = true;
     }
+  }
+
+  /** Notifies every write, by any server using the table (LISTEN/NOTIFY: listen.ts). */
+  watch(listener: KeyStoreChanges): () => void {
+    return listenForChanges(this.listenVia.Client, this.listenVia.config, this.sql.channel, this.timeoutMs, listener);
   }
 
   /** Closes the pool's connections (waiting for running statements); closing again does nothing. */

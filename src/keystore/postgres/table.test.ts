@@ -32,7 +32,9 @@ describe('tableSql', () => {
   test('quotes the lower-cased table name, so plain identifiers act as in SQL and keywords work', () => {
     assert.equal(tableSql('kes_keys').ident, '"kes_keys"');
     assert.equal(tableSql('User').ident, '"user"');
-    assert.match(tableSql('Keys').insert, /^INSERT INTO "keys" \(name, value\) VALUES \(\$1, \$2\) ON CONFLICT \(name\) DO NOTHING$/);
+    assert.match(tableSql('Keys').insert, /INSERT INTO "keys" \(name, value\) VALUES \(\$1, \$2\) ON CONFLICT \(name\) DO NOTHING RETURNING name\) SELECT pg_notify\('keys', name\)/);
+    assert.match(tableSql('Keys').delete, /DELETE FROM "keys" WHERE name = \$1 RETURNING name\) SELECT pg_notify\('keys', name\)/);
+    assert.equal(tableSql('Keys').channel, 'keys');
     assert.match(tableSql('kes_keys').create, /name TEXT COLLATE "C" PRIMARY KEY, value BYTEA NOT NULL/);
   });
 

@@ -6,13 +6,16 @@
  *   created_at TIMESTAMPTZ NOT NULL DEFAULT now()
  *
  * Every value travels as a statement parameter; the only text put into SQL is the table name,
- * a plain identifier (checked by the config parser and again here) that is quoted.
+ * a plain identifier (checked by the config parser and again here) that is quoted, and used,
+ * lower-cased, as the NOTIFY channel of the writes.
  */
 
 /** SQL statements for one table. */
 export interface TableSql {
   /** The quoted table name, e.g. `"kes_keys"`. */
   readonly ident: string;
+  /** The NOTIFY channel of the table's writes: the table name, lower-cased. */
+  readonly channel: string;
   readonly create: string;
   readonly insert: string;
   readonly select: string;
@@ -32,13 +35,16 @@ const PLAIN_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
  */
 export function tableSql(name: string): TableSql {
   if (!PLAIN_IDENTIFIER.test(name)) throw new Error(`postgres: table name ${JSON.stringify(name)} is not a plain SQL identifier`);
-  const t = `"${name.toLowerCase()}"`;
+  const channel = name.toLowerCase();
+  const t = `"${channel}"`;
   return {
     ident: t,
     create: `CREATE TABLE IF NOT EXISTS ${t} (name TEXT COLLATE "C" PRIMARY KEY, value BYTEA NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
-    insert: `INSERT INTO ${t} (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`,
+    // Writes notify the table's channel with the name (listen.ts), delivered when they commit.
+    channel,
+    insert: `WITH written AS (INSERT INTO ${t} (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING name) SELECT pg_notify('${channel}', name) FROM written`,
     select: `SELECT value FROM ${t} WHERE name = $1`,
-    delete: `DELETE FROM ${t} WHERE name = $1`,
+    delete: `WITH removed AS (DELETE FROM ${t} WHERE name = $1 RETURNING name) SELECT pg_notify('${channel}', name) FROM removed`,
     // Columns of the table as found (to_regclass: NULL when there is none): type, collation,
     // and whether a plain unique index covers exactly this column.
     columns: `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, c.collname AS collation,
