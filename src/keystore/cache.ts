@@ -4,32 +4,38 @@
  *
  * - get: a hit marks the entry used; concurrent misses of one name share one store fetch.
  *   Not-found is never cached.
- * - create and list go to the store; delete goes to the store, then evicts the entry.
- * - Every `any`: drop all entries. Every `unused / 2`: drop entries not used since the previous
- *   tick. Every `statusInterval`: probe the store; a failure marks the store offline, a success
- *   online. While offline, status() fails at once, and if `offline` > 0 the other expiries are
- *   suspended so cached keys keep serving; every `offline` the cache is then emptied.
+ * - create and list go to the store; delete goes to the store, then evicts the entry; after a
+ *   create, import or delete every cache of the server has dropped the name before the call
+ *   returns.
+ * - Expiry (every `any`: all entries; every `unused / 2`: entries not used since the previous
+ *   sweep; while the store is offline and `offline` > 0 only every `offline`), the store status
+ *   probe and the store's change notifications are the {@link CacheKeeper}'s. A cache made with
+ *   `new KeyCache(store, options)` has its own keeper; a cluster worker's cache is linked to
+ *   the keeper of its primary, which keeps all workers' caches as one.
  */
+import { isKesError } from '../api/errors.js';
 import { DEFAULT_CACHE } from '../config/defaults.js';
 import { parseKeyVersion, type KeyVersion } from '../crypto/key-version.js';
 import { KeyStoreUnreachableError, type KeyStore, type KeyStoreState } from './keystore.js';
+import { CacheKeeper, type CacheExpiry, type CacheLink, type CacheReplicas, type KeeperOptions } from './cache-keeper.js';
 
-/** Cache expiry durations in milliseconds; 0 disables the expiry. */
-export interface CacheExpiry {
-  any: number;
-  unused: number;
-  offline: number;
-}
+export type { CacheExpiry, CacheLink } from './cache-keeper.js';
 
 /** The defaults KES documents (decisions.md: not the HEAD bug that sets `any` to 30 s). */
 export const DEFAULT_CACHE_EXPIRY: Readonly<CacheExpiry> = DEFAULT_CACHE;
 
-export interface KeyCacheOptions {
-  expiry?: Partial<CacheExpiry>;
-  /** Interval of the background store status probe (default 10 s; 0 disables it). */
-  statusIntervalMs?: number;
-  /** A probe that takes longer counts as a failure (default: the probe interval, or 10 s). */
-  statusTimeoutMs?: number;
+export interface KeyCacheOptions extends KeeperOptions {
+  /**
+   * The keeper of this cache lives elsewhere (a cluster's primary): expiry, status probe and
+   * notifications are its business, and the other options are ignored.
+   */
+  link?: CacheLink;
+}
+
+/** A link that delivers a remote keeper's fills and evictions to the cache attached to it. */
+export interface ReplicaLink extends CacheLink {
+  /** From now on, fills and evictions go to this cache (the current state's, after a reload). */
+  attach(cache: KeyCache): void;
 }
 
 interface Entry {
@@ -39,36 +45,37 @@ interface Entry {
 
 interface Fetch {
   promise: Promise<KeyVersion>;
-  stale: boolean; // set when the key was deleted while it was being fetched
+  stale: boolean; // set when the key was invalidated while it was being fetched
 }
 
 export class KeyCache {
-  readonly expiry: Readonly<CacheExpiry>;
   private readonly entries = new Map<string, Entry>();
   private readonly fetches = new Map<string, Fetch>();
-  private readonly timers: ReturnType<typeof setInterval>[] = [];
-  private readonly statusTimeoutMs: number;
-  private offline = false;
-  private probing = false;
+  private readonly keeper: CacheKeeper | undefined;
+  private readonly link: CacheLink;
   private closed = false;
 
   constructor(
     readonly store: KeyStore,
     options: KeyCacheOptions = {},
   ) {
-    this.expiry = { ...DEFAULT_CACHE_EXPIRY, ...options.expiry };
-    const statusInterval = options.statusIntervalMs ?? 10_000;
-    this.statusTimeoutMs = options.statusTimeoutMs ?? (statusInterval > 0 ? statusInterval : 10_000);
-    const { any, unused, offline } = this.expiry;
-    if (any > 0) this.every(any, () => this.expiryAllowed() && this.entries.clear());
-    if (unused > 0) this.every(unused / 2, () => this.expiryAllowed() && this.evictUnused());
-    if (offline > 0) this.every(offline, () => this.offline && this.entries.clear());
-    if (statusInterval > 0) this.every(statusInterval, () => void this.probe());
+    if (options.link) {
+      this.keeper = undefined;
+      this.link = options.link;
+    } else {
+      this.keeper = new CacheKeeper(store, replicasOf(this), options);
+      this.link = this.keeper.link();
+    }
   }
 
-  /** True while the last background probe of the store failed. */
+  /** The expiries of this cache's own keeper (the defaults for a linked cache). */
+  get expiry(): Readonly<CacheExpiry> {
+    return this.keeper?.expiry ?? DEFAULT_CACHE_EXPIRY;
+  }
+
+  /** True while the last status probe of the store failed. */
   get isOffline(): boolean {
-    return this.offline;
+    return this.link.offline;
   }
 
   /** Number of cached keys. */
@@ -96,11 +103,22 @@ export class KeyCache {
     const pending = this.fetches.get(name);
     if (pending) return pending.promise;
 
-    const fetch: Fetch = { promise: this.fetch(name), stale: false };
+    const seen = this.link.seen();
+    let stored: Buffer | undefined;
+    const fetch: Fetch = {
+      promise: this.store.get(name).then((bytes) => {
+        stored = Buffer.from(bytes);
+        return parseKeyVersion(stored);
+      }),
+      stale: false,
+    };
     this.fetches.set(name, fetch);
     try {
       const version = await fetch.promise;
-      if (!fetch.stale && !this.closed) this.entries.set(name, { version, used: true });
+      if (!fetch.stale && !this.closed) {
+        this.entries.set(name, { version, used: true });
+        this.link.filled(name, stored!, seen);
+      }
       return version;
     } finally {
       this.fetches.delete(name);
@@ -110,14 +128,25 @@ export class KeyCache {
   /** Stores an encoded key version. @throws KesError KES_ERR_KEY_EXISTS */
   async create(name: string, entry: Uint8Array): Promise<void> {
     await this.store.create(name, entry);
+    await this.link.written(name);
   }
 
-  /** Deletes a key from the store, then from the cache. @throws KesError KES_ERR_KEY_NOT_FOUND */
+  /**
+   * Deletes a key from the store, then from every cache of the server. A name the store does
+   * not know is dropped from the caches too (a copy deleted elsewhere).
+   * @throws KesError KES_ERR_KEY_NOT_FOUND
+   */
   async delete(name: string): Promise<void> {
-    await this.store.delete(name);
-    this.entries.delete(name);
-    const pending = this.fetches.get(name);
-    if (pending) pending.stale = true;
+    try {
+      await this.store.delete(name);
+    } catch (err) {
+      if (!isKesError(err, 'KES_ERR_KEY_NOT_FOUND') || !this.entries.has(name)) throw err;
+      this.evict([name]);
+      await this.link.written(name);
+      throw err;
+    }
+    this.evict([name]);
+    await this.link.written(name);
   }
 
   list(prefix: string): AsyncIterable<string> {
@@ -129,56 +158,63 @@ export class KeyCache {
    * reports the store offline.
    */
   async status(): Promise<KeyStoreState> {
-    if (this.offline) throw new KeyStoreUnreachableError('key store is offline');
+    if (this.link.offline) throw new KeyStoreUnreachableError('key store is offline');
     return this.store.status();
   }
 
-  /** Stops the background tasks and drops every entry. Does not close the store. */
+  /** Stops the background tasks (of its own keeper) and drops every entry. Does not close the store. */
   close(): void {
     this.closed = true;
-    for (const t of this.timers) clearInterval(t);
-    this.timers.length = 0;
+    this.keeper?.close();
     this.entries.clear();
   }
 
-  private async fetch(name: string): Promise<KeyVersion> {
-    return parseKeyVersion(await this.store.get(name));
-  }
+  // The replica side: what a keeper does to this cache.
 
-  private every(ms: number, task: () => unknown): void {
-    const t = setInterval(task, ms);
-    t.unref?.();
-    this.timers.push(t);
-  }
-
-  // Normal expiry is suspended while the store is offline and offline caching is on.
-  private expiryAllowed(): boolean {
-    return !(this.offline && this.expiry.offline > 0);
-  }
-
-  private evictUnused(): void {
-    for (const [name, entry] of this.entries) {
-      if (entry.used) entry.used = false;
-      else this.entries.delete(name);
-    }
-  }
-
-  private async probe(): Promise<void> {
-    if (this.probing) return;
-    this.probing = true;
-    let timer: ReturnType<typeof setTimeout> | undefined;
+  /** Caches an entry another cache of the server fetched (not marked used). */
+  insert(name: string, entry: Buffer): void {
+    if (this.closed) return;
+    let version: KeyVersion;
     try {
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new KeyStoreUnreachableError('key store status timed out')), this.statusTimeoutMs);
-        timer.unref?.();
-      });
-      await Promise.race([this.store.status(), timeout]);
-      this.offline = false;
+      version = parseKeyVersion(entry);
     } catch {
-      if (!this.closed) this.offline = true;
-    } finally {
-      clearTimeout(timer);
-      this.probing = false;
+      return; // its fetcher parsed it: cannot happen, and a corrupt entry is never cached
+    }
+    this.entries.set(name, { version, used: this.entries.get(name)?.used ?? false });
+  }
+
+  /** Drops the names (every entry for 'all'); fetches of them in flight will not be cached. */
+  evict(names: readonly string[] | 'all'): void {
+    if (names === 'all') {
+      this.entries.clear();
+      for (const fetch of this.fetches.values()) fetch.stale = true;
+      return;
+    }
+    for (const name of names) {
+      this.entries.delete(name);
+      const pending = this.fetches.get(name);
+      if (pending) pending.stale = true;
     }
   }
+
+  /** The names used since the previous call; clears the marks. */
+  takeUsed(): string[] {
+    const used: string[] = [];
+    for (const [name, entry] of this.entries) {
+      if (!entry.used) continue;
+      used.push(name);
+      entry.used = false;
+    }
+    return used;
+  }
+}
+
+/** The replicas of a cache's own keeper: the cache alone. */
+function replicasOf(cache: KeyCache): CacheReplicas {
+  return {
+    fill: () => undefined, // the only replica filled itself
+    evict: async (_seq, names) => cache.evict(names),
+    takeUsed: async () => new Set(cache.takeUsed()),
+    offline: () => undefined, // read through the link
+  };
 }

@@ -7,6 +7,7 @@ import { buildInfo } from './build-info.js';
 import type { Runtime } from './state.js';
 import type { ErrorEvent } from '../log/error-log.js';
 import type { AuditEvent } from '../log/audit-log.js';
+import type { ReplicaLink } from '../keystore/cache.js';
 
 export interface RuntimeOptions {
   /** Audit log sink (default process.stdout); null for none. */
@@ -19,6 +20,8 @@ export interface RuntimeOptions {
   /** Log event hubs (a cluster worker passes hubs that span the workers). */
   errorHub?: EventHub<ErrorEvent>;
   auditHub?: EventHub<AuditEvent>;
+  /** A cluster worker's link to the primary's key cache keeper. */
+  cacheLink?: ReplicaLink;
 }
 
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
@@ -35,6 +38,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     workers,
     threads: threadPool + workers,
     metricsSnapshot: () => (sum ? sum(metrics.data) : Promise.resolve(structuredClone(metrics.data))),
+    ...(options.cacheLink && { cacheLink: options.cacheLink }),
     stdout: options.stdout === undefined ? process.stdout : options.stdout,
     stderr: options.stderr === undefined ? process.stderr : options.stderr,
   };

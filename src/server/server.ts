@@ -118,6 +118,7 @@ export class KesServer {
       handshakeTimeout: HEADERS_TIMEOUT_MS,
       settings: HTTP2_SETTINGS,
     });
+    runtime.cacheLink?.attach(state.cache);
     const server = new KesServer(http, state, runtime, options.maxConnections, ticketKeys, options.ticketKeys === undefined);
     server.auditFile = auditFile;
     server.rotation?.rotate(ticketLifetimeMs(config.tls));
@@ -193,6 +194,7 @@ export class KesServer {
     }
     const previous = this.state;
     this.state = next;
+    this.runtime.cacheLink?.attach(next.cache);
     this.applyTls(tls, config);
     this.applyClientAuth(tls);
     this.applyConnectionLimit();

@@ -7,7 +7,8 @@ import type { Writable } from 'node:stream';
 import type { ServerConfig } from '../config/types.js';
 import type { TrustStore } from '../pki/trust.js';
 import { PolicySet } from '../policy/policy-set.js';
-import { KeyCache } from '../keystore/cache.js';
+import { KeyCache, type ReplicaLink } from '../keystore/cache.js';
+import type { KeeperLog } from '../keystore/cache-keeper.js';
 import { connectKeyStore } from '../keystore/connect.js';
 import { isKesError } from '../api/errors.js';
 import { SecretKey } from '../crypto/secret-key.js';
@@ -37,6 +38,11 @@ export interface Runtime {
   readonly threads: number;
   /** The metrics of every worker, summed. */
   metricsSnapshot(): Promise<MetricsSnapshot>;
+  /**
+   * A cluster worker's link to the key cache keeper in the primary; absent for a server that is
+   * one process (its cache keeps itself).
+   */
+  readonly cacheLink?: ReplicaLink;
   readonly stdout: Writable | null;
   readonly stderr: Writable | null;
 }
@@ -76,7 +82,8 @@ export interface ServerState {
 export async function buildState(config: ServerConfig, runtime: Runtime, proxy?: ProxySettings): Promise<ServerState> {
   const policies = new PolicySet(config.policies);
   const store = await connectKeyStore(config.keystore);
-  const cache = new KeyCache(store, { expiry: config.cache });
+  const errorLog = new ErrorLog(config.log.error, runtime.stderr, runtime.errorHub);
+  const cache = new KeyCache(store, runtime.cacheLink ? { link: runtime.cacheLink } : { expiry: config.cache, log: keeperLog(errorLog) });
   const routes = buildRoutes(config.api);
   const start = runtime.startTime;
   const state: ServerState = {
@@ -87,7 +94,7 @@ export async function buildState(config: ServerConfig, runtime: Runtime, proxy?:
     cache,
     routes,
     router: new Router(routes),
-    errorLog: new ErrorLog(config.log.error, runtime.stderr, runtime.errorHub),
+    errorLog,
     auditLog: new AuditLog(config.log.audit, runtime.stdout, runtime.auditHub),
     keyType: 'AES256',
     createdAt: start.withOffset(-new Date(start.toMillis()).getTimezoneOffset() * 60).toString(),
@@ -101,6 +108,11 @@ export async function buildState(config: ServerConfig, runtime: Runtime, proxy?:
     throw err;
   }
   return state;
+}
+
+/** The key cache keeper's reports in the error log. */
+export function keeperLog(log: ErrorLog): KeeperLog {
+  return { info: (message) => log.info(message), warn: (message) => log.warn(message) };
 }
 
 async function createDeclaredKeys(state: ServerState): Promise<void> {

@@ -16,7 +16,22 @@ export type ToWorker =
   | { type: 'metrics-result'; id: number; snapshot: MetricsSnapshot }
   | { type: 'event'; kind: LogKind; event: unknown }
   /** Whether subscribers exist in other workers (so local events must be forwarded). */
-  | { type: 'subscribers'; kind: LogKind; others: boolean };
+  | { type: 'subscribers'; kind: LogKind; others: boolean }
+  | CacheToWorker;
+
+/** The primary's key cache keeper → a worker's cache (cache-keeper.ts); entries in base64. */
+export type CacheToWorker =
+  /** Another worker fetched the key: cache it too. */
+  | { type: 'cache-fill'; name: string; entry: string }
+  /** Drop the names (all for 'all'), remember seq; answer 'cache-evicted'. */
+  | { type: 'cache-evict'; seq: number; names: string[] | 'all' }
+  /** Every key the server caches, for a worker that starts. */
+  | { type: 'cache-snapshot'; seq: number; entries: [string, string][] }
+  /** Answer 'cache-used' with the names used since the previous sweep. */
+  | { type: 'cache-sweep'; id: number }
+  | { type: 'cache-offline'; offline: boolean }
+  /** The write 'cache-write' id reported is now dropped by every worker. */
+  | { type: 'cache-written'; id: number };
 
 /** Worker → primary. */
 export type ToPrimary =
@@ -28,7 +43,17 @@ export type ToPrimary =
   | { type: 'metrics-request'; id: number }
   | { type: 'metrics-snapshot'; id: number; snapshot: MetricsSnapshot }
   | { type: 'event'; kind: LogKind; event: unknown }
-  | { type: 'subscribers'; kind: LogKind; count: number };
+  | { type: 'subscribers'; kind: LogKind; count: number }
+  | CacheToPrimary;
+
+/** A worker's cache → the primary's keeper. */
+export type CacheToPrimary =
+  /** Fetched from the store, having seen invalidations up to seen. */
+  | { type: 'cache-fill'; name: string; entry: string; seen: number }
+  /** Created, imported or deleted: answer 'cache-written' once every worker dropped name. */
+  | { type: 'cache-write'; id: number; name: string }
+  | { type: 'cache-evicted'; seq: number }
+  | { type: 'cache-used'; id: number; names: string[] };
 
 export function isMessage(value: unknown): value is { type: string } {
   return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';

@@ -17,7 +17,10 @@ import type { ServerConfig } from '../../config/types.js';
 import { AuditFileSink } from '../../log/audit-file-sink.js';
 import { ErrorLog } from '../../log/error-log.js';
 import { EventHub } from '../../log/event-hub.js';
-import { decodeAuditEvent, isMessage, type LogKind, type ToPrimary, type ToWorker } from './messages.js';
+import { decodeAuditEvent, isMessage, type CacheToPrimary, type LogKind, type ToPrimary, type ToWorker } from './messages.js';
+import { PrimaryCache } from './cache-replicas.js';
+import { keeperLog } from '../state.js';
+import type { ErrorEvent } from '../../log/error-log.js';
 
 export interface PrimaryOptions {
   workers: number;
@@ -47,6 +50,26 @@ const MAX_BACKOFF_MS = 30_000;
 export function restartDelayMs(recentRestarts: number): number {
   if (recentRestarts <= IMMEDIATE_RESTARTS) return 0;
   return Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (recentRestarts - IMMEDIATE_RESTARTS - 1));
+}
+
+/** The primary's error log events, relayed to the workers whose clients follow /v1/log/error. */
+class WorkerRelayHub extends EventHub<ErrorEvent> {
+  constructor(
+    private readonly targets: () => Worker[],
+    private readonly relay: (worker: Worker, event: ErrorEvent) => void,
+  ) {
+    super();
+  }
+
+  override get active(): boolean {
+    return this.targets().length > 0;
+  }
+
+  override publish(event: ErrorEvent): number {
+    const targets = this.targets();
+    for (const w of targets) this.relay(w, event);
+    return targets.length;
+  }
 }
 
 export async function runPrimary(o: PrimaryOptions): Promise<number> {
@@ -93,11 +116,28 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
     if (w.isConnected()) w.send(m);
   };
 
+  // The server's one key cache: the keeper here, with its own store connection; the workers'
+  // caches are its replicas. Its reports go to stderr and to the workers' log subscribers.
+  const errorRelay = new WorkerRelayHub(
+    () => live().filter((w) => (subscribers.error.get(w.id) ?? 0) > 0),
+    (w, event) => send(w, { type: 'event', kind: 'error', event }),
+  );
+  let cache: PrimaryCache;
+  try {
+    cache = await PrimaryCache.start(o.config, live, send, keeperLog(new ErrorLog(o.config.log.error, o.stderr, errorRelay)));
+  } catch (err) {
+    clearInterval(refreshKey);
+    audit.close();
+    o.stderr.write(`Error: ${describeFailure(err)}\n`);
+    return 1;
+  }
+
   return new Promise<number>((resolve) => {
     let ready = 0;
 
     const finish = (code: number) => {
       clearInterval(refreshKey);
+      void cache.close();
       tickets.stop();
       for (const timer of pendingRestarts) clearTimeout(timer);
       audit.close();
@@ -145,10 +185,12 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
     const onMessage = (w: Worker, m: unknown) => {
       if (!isMessage(m)) return;
       const msg = m as ToPrimary;
+      if (msg.type.startsWith('cache-')) return cache.receive(w, msg as CacheToPrimary);
       switch (msg.type) {
         case 'hello':
           return send(w, { type: 'init', ticketKeys: tickets.keys.toString('hex') });
         case 'ready':
+          cache.ready(w);
           if (started) o.stderr.write(`=> Worker ${w.process.pid} is serving\n`);
           else if (++ready === o.workers) {
             started = true;
@@ -203,6 +245,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
       const w = cluster.fork();
       w.on('message', (m) => onMessage(w, m));
       w.on('exit', (code, signal) => {
+        cache.gone(w);
         for (const kind of ['error', 'audit'] as const) {
           subscribers[kind].delete(w.id);
           updateSubscribers(kind);
@@ -229,6 +272,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
       loadConfigFile(file, o.env)
         .then(async (config) => {
           await applyAuditFile(config);
+          await cache.reload(config);
           current = config;
           tickets.rotate(ticketLifetimeMs(config.tls));
           const workers = live();

@@ -12,6 +12,7 @@ import { KesServer } from '../server.js';
 import { createRuntime } from '../runtime.js';
 import { describeFailure } from '../error-response.js';
 import { BridgedHub } from './bridged-hub.js';
+import { isCacheMessage, WorkerCacheLink } from './cache-link.js';
 import { decodeAuditEvent, encodeAuditEvent, isMessage, type LogKind, type ToPrimary, type ToWorker } from './messages.js';
 
 const TLS_REFRESH_MS = 15 * 60_000;
@@ -42,6 +43,8 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
       (event) => send({ type: 'event', kind, event: encode(event) }),
       (count) => send({ type: 'subscribers', kind, count }),
     );
+  // The worker's key cache is a replica of the keeper in the primary.
+  const cacheLink = new WorkerCacheLink(send);
   const errorHub = hub<ErrorEvent>('error', (e) => e);
   const auditHub = hub<AuditEvent>('audit', encodeAuditEvent);
   // The primary writes log.audit_file: it needs every audit event.
@@ -52,6 +55,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
     workers: o.workers,
     errorHub,
     auditHub,
+    cacheLink,
     metricsSnapshot: () =>
       new Promise((resolve) => {
         const id = nextId++;
@@ -76,6 +80,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
   const onMessage = (m: unknown) => {
     if (!isMessage(m)) return;
     const msg = m as ToWorker;
+    if (isCacheMessage(msg)) return cacheLink.receive(msg);
     switch (msg.type) {
       case 'init':
         return onInit(msg.ticketKeys);

@@ -1,0 +1,187 @@
+/**
+ * No stale key seals data, across servers sharing a real etcd or PostgreSQL (each server
+ * `kes server --workers 2`, caches kept 5 minutes): a delete or re-create through one server
+ * reaches the other through the store's notifications (etcd watch, PostgreSQL LISTEN/NOTIFY);
+ * after the store restarts (notifications interrupted), the other server re-reads what it
+ * cached; and in offline mode a key warmed up by one request is served by every worker while
+ * etcd hangs. Waits poll with generous limits, far below the cache expiry; the propagation delay
+ * itself is measured by bench/propagation.ts.
+ */
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startClusterServer, type ClusterServer } from '../helpers/cluster-server.js';
+import { etcdSkip, startEtcd, type EtcdCluster } from '../helpers/etcd.js';
+import { postgresSkip, startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import type { TestResponse } from '../helpers/https-client.js';
+
+const CACHE = 'cache:\n  expiry:\n    any: 5m\n    unused: 5m\n    offline: 5m\n';
+/** How long the tests wait for a change to reach the other server (the target is 1 s). */
+const PROPAGATION_LIMIT_MS = 10_000;
+/** After a store restart: reconnecting, resuming notifications and re-reading the cache. */
+const RESYNC_LIMIT_MS = 30_000;
+
+/** Repeats request (each on a new connection, alternating workers) until it gives status. */
+async function until(what: string, limitMs: number, request: () => Promise<TestResponse>, status: number): Promise<void> {
+  const end = Date.now() + limitMs;
+  let last: TestResponse | undefined;
+  while (Date.now() < end) {
+    // Two in a row: both workers of the server must agree.
+    const [x, y] = [await request(), await request()];
+    if (x.status === status && y.status === status) return;
+    last = x.status === status ? y : x;
+    await sleep(100);
+  }
+  assert.fail(`${what}: still ${last?.status} ${last?.body} after ${limitMs} ms`);
+}
+
+interface Backend {
+  name: string;
+  skip: string | false | undefined;
+  start(): Promise<{
+    keystore: () => string;
+    restart(): Promise<void>;
+    /** Deletes an entry without a notification (PostgreSQL: plain SQL), if the store can. */
+    deleteSilently?(name: string): Promise<void>;
+    close(): Promise<void>;
+  }>;
+}
+
+const BACKENDS: Backend[] = [
+  {
+    name: 'etcd',
+    skip: etcdSkip(),
+    async start() {
+      const etcd: EtcdCluster = await startEtcd();
+      return {
+        keystore: () => `  etcd:\n    endpoints:\n      - ${etcd.endpoints[0]}\n    prefix: kes/keys/\n`,
+        async restart() {
+          await etcd.members[0]!.stop('SIGKILL');
+          await sleep(500);
+          await etcd.members[0]!.start();
+        },
+        close: () => etcd.close(),
+      };
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    skip: postgresSkip(),
+    async start() {
+      const pg: PostgresServer = await startPostgres();
+      return {
+        keystore: () => `  postgres:\n    url: ${pg.url}\n    table: kes_keys\n`,
+        async restart() {
+          await pg.stop();
+          await sleep(500);
+          await pg.start();
+        },
+        async deleteSilently(name) {
+          await pg.query('DELETE FROM kes_keys WHERE name = $1', [name]);
+        },
+        close: () => pg.close(),
+      };
+    },
+  },
+];
+
+for (const backend of BACKENDS) {
+  describe(`two servers on one ${backend.name}: changes propagate`, { skip: backend.skip || false, timeout: 180_000 }, () => {
+    let store: Awaited<ReturnType<Backend['start']>>;
+    let a: ClusterServer;
+    let b: ClusterServer;
+    before(async () => {
+      store = await backend.start();
+      a = await startClusterServer({ keystore: store.keystore, sections: CACHE });
+      b = await startClusterServer({ keystore: store.keystore, sections: CACHE, share: a });
+    });
+    after(async () => {
+      await a?.close();
+      await b?.close();
+      await store?.close();
+    });
+
+    test('a delete through one server is seen by the other', async () => {
+      assert.equal((await a.once('POST', '/v1/key/create/k1')).status, 200);
+      for (let i = 0; i < 4; i++) assert.equal((await b.once('POST', '/v1/key/generate/k1', {})).status, 200, 'both of b\'s workers cache k1');
+      assert.equal((await a.once('DELETE', '/v1/key/delete/k1')).status, 200);
+      await until('b generates with the deleted key', PROPAGATION_LIMIT_MS, () => b.once('POST', '/v1/key/generate/k1', {}), 404);
+    });
+
+    test('after a re-create through one server, the other seals only with the new key', async () => {
+      assert.equal((await a.once('POST', '/v1/key/create/k2')).status, 200);
+      for (let i = 0; i < 4; i++) await b.once('POST', '/v1/key/generate/k2', {});
+      assert.equal((await a.once('DELETE', '/v1/key/delete/k2')).status, 200);
+      assert.equal((await a.once('POST', '/v1/key/create/k2')).status, 200);
+      const fresh = (await a.once('POST', '/v1/key/generate/k2', {})).json().ciphertext;
+      // Once b decrypts what a sealed with the new key, b has dropped the old one ...
+      await until('b decrypts with the new key', PROPAGATION_LIMIT_MS, () => b.once('POST', '/v1/key/decrypt/k2', { ciphertext: fresh }), 200);
+      // ... so every data key b hands out now opens at a.
+      for (let i = 0; i < 6; i++) {
+        const dek = await b.once('POST', '/v1/key/generate/k2', {});
+        const dec = await a.once('POST', '/v1/key/decrypt/k2', { ciphertext: dek.json().ciphertext });
+        assert.deepEqual([dec.status, dec.json().plaintext], [200, dek.json().plaintext], `data key ${i}`);
+      }
+    });
+
+    test('after the store restarts (notifications interrupted), a delete still reaches the other server', async () => {
+      for (const name of ['before', 'during']) {
+        assert.equal((await a.once('POST', `/v1/key/create/${name}`)).status, 200);
+        for (let i = 0; i < 4; i++) assert.equal((await b.once('POST', `/v1/key/generate/${name}`, {})).status, 200);
+      }
+      // A delete no notification reports (plain SQL) is found when b re-reads its cache.
+      const silent = store.deleteSilently !== undefined;
+      if (silent) {
+        assert.equal((await a.once('POST', '/v1/key/create/silent')).status, 200);
+        for (let i = 0; i < 4; i++) assert.equal((await b.once('POST', '/v1/key/generate/silent', {})).status, 200);
+        await store.deleteSilently!('silent');
+        assert.equal((await b.once('POST', '/v1/key/generate/silent', {})).status, 200, 'unnotified: b still has it cached');
+      }
+      await store.restart();
+      // Deleted as soon as the store answers, maybe before b's notifications are back.
+      const end = Date.now() + RESYNC_LIMIT_MS;
+      let deleted = await a.once('DELETE', '/v1/key/delete/during');
+      while (deleted.status >= 500 && Date.now() < end) {
+        await sleep(100);
+        deleted = await a.once('DELETE', '/v1/key/delete/during');
+      }
+      assert.equal(deleted.status, 200, `a deletes through the restarted store: ${deleted.body}`);
+      await until('b generates with the key deleted around the restart', RESYNC_LIMIT_MS, () => b.once('POST', '/v1/key/generate/during', {}), 404);
+      assert.match(b.cli.stderr(), /key store notifications interrupted/);
+      if (silent) {
+        await until('b drops the key deleted without a notification', RESYNC_LIMIT_MS, () => b.once('POST', '/v1/key/generate/silent', {}), 404);
+        assert.match(b.cli.stderr(), /re-read \d+ cached keys, dropped [1-9]/);
+      }
+      await until('b re-read its cache', RESYNC_LIMIT_MS, async () => ({ status: /notifications resumed: re-read \d+ cached keys/.test(b.cli.stderr()) ? 200 : 0 }) as TestResponse, 200);
+      // Once notifications are back, changes travel as before.
+      assert.equal((await a.once('DELETE', '/v1/key/delete/before')).status, 200);
+      await until('b generates with a key deleted after the restart', PROPAGATION_LIMIT_MS, () => b.once('POST', '/v1/key/generate/before', {}), 404);
+    });
+  });
+}
+
+describe('offline mode spans the workers: a hung etcd after one warm-up request', { skip: etcdSkip() ?? false, timeout: 120_000 }, () => {
+  let etcd: EtcdCluster;
+  let s: ClusterServer;
+  before(async () => {
+    etcd = await startEtcd();
+    s = await startClusterServer({ keystore: () => `  etcd:\n    endpoints:\n      - ${etcd.endpoints[0]}\n    prefix: kes/keys/\n    timeout: 2s\n`, sections: CACHE });
+  });
+  after(async () => {
+    etcd?.members[0]?.resume();
+    await s?.close();
+    await etcd?.close();
+  });
+
+  test('every worker serves the key one worker fetched', async () => {
+    assert.equal((await s.once('POST', '/v1/key/create/warm')).status, 200);
+    await sleep(500); // the create's own cache traffic settles
+    assert.equal((await s.once('POST', '/v1/key/generate/warm', {})).status, 200, 'the single warm-up request');
+    await sleep(200); // its fill reaches the other worker through the primary
+    etcd.members[0]!.pause();
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await s.once('POST', '/v1/key/generate/warm', {})).status);
+    assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200]);
+    etcd.members[0]!.resume();
+  });
+});
