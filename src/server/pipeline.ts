@@ -1,7 +1,8 @@
 /**
- * The per-request pipeline (kes-spec §1.3), in KES's order: route → method check → body limit
- * → timeout → authenticate → handler → response. Handlers throw; errors are answered by
- * {@link errorResponse}. Metrics and the audit event are recorded exactly once per request.
+ * The per-request pipeline (kes-spec §1.3), in KES's order: route → method check → timeout →
+ * authenticate → body limit → handler → response. Handlers throw; errors are answered by
+ * {@link errorResponse}. The audit event is recorded exactly once per request; the request
+ * metrics count, as KES's, the requests that pass authentication.
  */
 import { once } from 'node:events';
 import { KesError } from '../api/errors.js';
@@ -67,6 +68,8 @@ class Exchange implements RequestContext, Expirable {
   // Created on first use: most requests never need a signal, and aborting costs a DOMException.
   private controller: AbortController | undefined;
   private status = 0;
+  /** Counted in the request metrics (it reached the handler of a metered route). */
+  private metered = false;
   private finished = false;
   private audited = false;
   private readonly res: ServerResponse;
@@ -104,7 +107,6 @@ class Exchange implements RequestContext, Expirable {
    */
   run(): void {
     const { route } = this;
-    if (route.metered) this.state.runtime.metrics.requestStarted();
     // One listener for everything that happens when the response is done (the close event is
     // emitted once): a second listener would cost every request a listener array.
     this.res.on('close', () => {
@@ -121,8 +123,6 @@ class Exchange implements RequestContext, Expirable {
         this.sendError(new KesError('KES_ERR_METHOD_NOT_ALLOWED', `received method '${this.method}' expected '${route.method}'`), { accept: route.method });
         return;
       }
-      const declared = Number(this.headers['content-length'] ?? 0);
-      if (route.maxBody > 0 && declared > route.maxBody) throw new KesError('KES_ERR_BODY_TOO_LARGE');
       if (route.timeoutMs > 0) {
         this.deadline = performance.now() + route.timeoutMs;
         deadlines.add(this);
@@ -130,6 +130,15 @@ class Exchange implements RequestContext, Expirable {
       const caller = authenticate(this.state, route, this.path, this.resource, this, this.req.rawHeaders);
       this.identity = caller.identity;
       this.ip = caller.ip;
+      // KES counts a request from its handler on: after the method and policy checks.
+      if (route.metered) {
+        this.metered = true;
+        this.state.runtime.metrics.requestStarted();
+      }
+      // As in KES, the body limit refuses only callers the policy lets through (KES's handler
+      // fails to read such a body; others get 403 first).
+      const declared = Number(this.headers['content-length'] ?? 0);
+      if (route.maxBody > 0 && declared > route.maxBody) throw new KesError('KES_ERR_BODY_TOO_LARGE');
       result = route.handler(this);
     } catch (err) {
       return this.fail(err);
@@ -264,7 +273,7 @@ class Exchange implements RequestContext, Expirable {
     if (this.finished) return;
     this.finished = true;
     const durationNs = Number(process.hrtime.bigint() - this.started);
-    if (this.route.metered) this.state.runtime.metrics.requestFinished(this.status || 499, durationNs / 1e9);
+    if (this.metered) this.state.runtime.metrics.requestFinished(this.status || 499, durationNs / 1e9);
     this.audit(durationNs);
   }
 
