@@ -13,6 +13,7 @@ import { isKesError } from '../../src/api/errors.js';
 import { EtcdKeyStore, type EtcdConfig } from '../../src/keystore/etcd/etcd.js';
 import { KeyStoreUnreachableError, listAll } from '../../src/keystore/keystore.js';
 import { describeKeyStore } from '../helpers/keystore-conformance.js';
+import { describeKeyStoreNotifications } from '../helpers/keystore-notifications.js';
 import { createTestPki } from '../helpers/certs.js';
 import { etcdSkip, startEtcd, type EtcdCluster } from '../helpers/etcd.js';
 
@@ -37,6 +38,29 @@ describeKeyStore(
     return { store, cleanup: () => etcd.close() };
   },
   skip ? { skip } : {},
+);
+
+describeKeyStoreNotifications(
+  'etcd',
+  async () => {
+    const etcd = await startEtcd();
+    const writer = await EtcdKeyStore.connect(config(etcd.endpoints));
+    const watcher = await EtcdKeyStore.connect(config(etcd.endpoints));
+    return {
+      writer,
+      watcher,
+      async restart() {
+        await etcd.members[0]!.stop('SIGKILL');
+        await etcd.members[0]!.start();
+      },
+      async cleanup() {
+        await writer.close();
+        await watcher.close();
+        await etcd.close();
+      },
+    };
+  },
+  skip,
 );
 
 describe('etcd key store', { skip: skip ?? false }, () => {

@@ -14,6 +14,7 @@ import { compareNames, KeyStoreUnreachableError, listAll } from '../../src/keyst
 import { connectKeyStore } from '../../src/keystore/connect.js';
 import { PostgresKeyStore } from '../../src/keystore/postgres/postgres.js';
 import { describeKeyStore } from '../helpers/keystore-conformance.js';
+import { describeKeyStoreNotifications } from '../helpers/keystore-notifications.js';
 import { createTestPki, type TestPki } from '../helpers/certs.js';
 import { freePort, postgresSkip, startPostgres, type PostgresServer } from '../helpers/postgres.js';
 
@@ -37,6 +38,31 @@ let tables = 0;
 const freshTable = (base = 'keys') => `${base}_${process.pid}_${tables++}`;
 
 describeKeyStore('postgres', async () => ({ store: await PostgresKeyStore.connect((await postgres()).keystore(freshTable())) }), { skip });
+
+// A server of its own: the suite restarts it.
+describeKeyStoreNotifications(
+  'postgres',
+  async () => {
+    const own = await startPostgres();
+    const config = own.keystore('notified_keys');
+    const writer = await PostgresKeyStore.connect(config);
+    const watcher = await PostgresKeyStore.connect(config);
+    return {
+      writer,
+      watcher,
+      async restart() {
+        await own.stop();
+        await own.start();
+      },
+      async cleanup() {
+        await writer.close();
+        await watcher.close();
+        await own.close();
+      },
+    };
+  },
+  skip,
+);
 
 // Small pages: the large listing then takes many statements.
 describeKeyStore('postgres, 7 names per page', async () => ({ store: await PostgresKeyStore.connect((await postgres()).keystore(freshTable()), { pageSize: 7 }) }), { skip, manyKeys: 300 });
