@@ -16,14 +16,14 @@ export { encodeKeyVersion, parseKeyVersion, KeyVersionError, type KeyVersion } f
 export { parseCiphertext, encodeCiphertext, type SealedMessage } from './crypto/ciphertext.js';
 export { Timestamp } from './util/time.js';
 export { type KeyStore, type KeyStoreState, KeyStoreUnreachableError, listAll } from './keystore/keystore.js';
-export { MemKeyStore } from './keystore/memory.js';
+export { MemKeyStore } from './keystore/memory/memory.js';
 export { FsKeyStore, type FsKeyStoreOptions } from './keystore/fs/fs.js';
 export { KeyCache, DEFAULT_CACHE_EXPIRY, type CacheExpiry, type KeyCacheOptions } from './keystore/cache.js';
 export { EtcdKeyStore } from './keystore/etcd/etcd.js';
 export { PostgresKeyStore } from './keystore/postgres/postgres.js';
 export { VaultKeyStore } from './keystore/vault/vault.js';
 export { AwsSecretsManagerKeyStore } from './keystore/aws/secrets-manager.js';
-export { connectKeyStore, UnsupportedKeyStoreError } from './keystore/connect.js';
+export { connectKeyStore, UnsupportedKeyStoreError } from './keystore/registry.js';
 export { KesServer, type StartOptions } from './server/server.js';
 export { parseConfig, loadConfigFile } from './config/parse-config.js';
 export { serverConfig } from './config/defaults.js';

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import YAML, { LineCounter } from 'yaml';
 import { ConfigError } from './config-error.js';
 import { ConfigNode, type Env } from './config-node.js';
-import { readKeyStoreConfig } from './keystore-config.js';
+import { readKeyStoreConfig } from '../keystore/registry.js';
 import type { ParseConfigOptions } from './parse-config.js';
 import type { KeyStoreConfig } from './types.js';
 

@@ -6,7 +6,7 @@ import { readApiConfig, readMaxConnections } from './api-config.js';
 import { readAuditFileConfig } from './audit-file-config.js';
 import { ConfigError } from './config-error.js';
 import { ConfigNode, type Env } from './config-node.js';
-import { readKeyStoreConfig } from './keystore-config.js';
+import { readKeyStoreConfig } from '../keystore/registry.js';
 import { parseLogLevel } from './log-level.js';
 import { readPolicies } from './policy-config.js';
 import { readTlsConfig } from './tls-config.js';

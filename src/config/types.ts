@@ -73,56 +73,9 @@ export interface AuditFileConfig {
   checkpointIntervalMs: number;
 }
 
-/**
- * `keystore.vault` (kes-spec §9.3, §13.2). Exactly one of token, approle and kubernetes is
- * set. Namespaces: '' or absent = root; `/` in an auth section = root regardless of the
- * store's namespace.
- */
-export interface VaultConfig {
-  type: 'vault';
-  /** `http(s)://host:port` of Vault or OpenBao. */
-  endpoint: string;
-  /** Mount path of the KV engine (default `kv`). */
-  engine: string;
-  version: 'v1' | 'v2';
-  namespace?: string;
-  /** Folder of the keys inside the engine. */
-  prefix?: string;
-  transit?: { engine: string; key: string };
-  /** A static token (`token:`): used as given, renewed when renewable, never replaced. */
-  token?: string;
-  approle?: { namespace?: string; engine: string; id: string; secret: string };
-  /** A jwt containing `/` is the path of the service account token file, read at each login. */
-  kubernetes?: { namespace?: string; engine: string; role: string; jwt: string };
-  tls?: { keyFile?: string; certFile?: string; caPath?: string };
-  /** Interval of the background health check (`status.ping`, default 15 s). */
-  statusPingMs: number;
-  /** Deadline of one Vault request (`timeout`); the store's default (10 s) when absent. */
-  timeoutMs?: number;
-}
-
-export interface AwsSecretsManagerConfig {
-  type: 'aws';
-  endpoint: string;
-  region: string;
-  kmsKey?: string;
-  credentials?: { accessKey?: string; secretKey?: string; sessionToken?: string };
-}
-
-/** The key store section: exactly one backend. */
-export type KeyStoreConfig =
-  | { type: 'mem' }
-  | { type: 'fs'; path: string }
-  | VaultConfig
-  | AwsSecretsManagerConfig
-  | { type: 'fortanix'; endpoint: string; groupId?: string; apiKey: string; caPath?: string }
-  | { type: 'gemalto'; endpoint: string; token: string; domain?: string; caPath?: string }
-  | { type: 'gcp'; projectId: string; endpoint: string; scopes: string[]; credentials: { clientEmail: string; clientId: string; privateKeyId: string; privateKey: string } }
-  | { type: 'azure'; endpoint: string; credentials?: { tenantId: string; clientId: string; clientSecret: string }; managedIdentity?: { clientId: string } }
-  | { type: 'entrust'; endpoint: string; vaultId: string; boxId: string; username: string; password: string; caPath?: string }
-  // timeoutMs (`timeout`): the bound of every store call; the store's default (10 s) when absent.
-  | { type: 'etcd'; endpoints: string[]; prefix: string; username?: string; password?: string; tls?: { caPath?: string; certFile?: string; keyFile?: string }; timeoutMs?: number }
-  | { type: 'postgres'; url?: string; host?: string; port?: number; user?: string; password?: string; database?: string; table: string; tls?: { caPath?: string; certFile?: string; keyFile?: string }; timeoutMs?: number };
+/** The key store section: exactly one backend's (keystore/registry.ts). */
+export type { KeyStoreConfig } from '../keystore/registry.js';
+import type { KeyStoreConfig } from '../keystore/registry.js';
 
 export interface ServerConfig {
   /** host:port; the host must be an IP literal or empty. Default 0.0.0.0:7373. */

@@ -6,7 +6,7 @@ import { describe, test, beforeEach, afterEach, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { CacheKeeper, fingerprintOf, type CacheReplicas } from './cache-keeper.js';
 import { KeyCache } from './cache.js';
-import { MemKeyStore } from './memory.js';
+import { MemKeyStore } from './memory/memory.js';
 import type { KeyStoreChanges } from './keystore.js';
 import { encodeKeyVersion } from '../crypto/key-version.js';
 import { SecretKey } from '../crypto/secret-key.js';

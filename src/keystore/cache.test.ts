@@ -1,7 +1,7 @@
 import { describe, test, beforeEach, afterEach, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { KeyCache } from './cache.js';
-import { MemKeyStore } from './memory.js';
+import { MemKeyStore } from './memory/memory.js';
 import { KeyStoreUnreachableError, type KeyStore } from './keystore.js';
 import { isKesError } from '../api/errors.js';
 import { encodeKeyVersion } from '../crypto/key-version.js';

@@ -9,7 +9,7 @@ import type { TrustStore } from '../pki/trust.js';
 import { PolicySet } from '../policy/policy-set.js';
 import { KeyCache, type ReplicaLink } from '../keystore/cache.js';
 import type { KeeperLog } from '../keystore/cache-keeper.js';
-import { connectKeyStore } from '../keystore/connect.js';
+import { connectKeyStore } from '../keystore/registry.js';
 import { isKesError } from '../api/errors.js';
 import { SecretKey } from '../crypto/secret-key.js';
 import { HmacKey } from '../crypto/hmac-key.js';

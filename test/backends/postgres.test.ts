@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isKesError } from '../../src/api/errors.js';
 import { compareNames, KeyStoreUnreachableError, listAll } from '../../src/keystore/keystore.js';
-import { connectKeyStore } from '../../src/keystore/connect.js';
+import { connectKeyStore } from '../../src/keystore/registry.js';
 import { PostgresKeyStore } from '../../src/keystore/postgres/postgres.js';
 import { describeKeyStore } from '../helpers/keystore-conformance.js';
 import { describeKeyStoreNotifications } from '../helpers/keystore-notifications.js';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KesError } from '../../src/api/errors.js';
 import { FsKeyStore } from '../../src/keystore/fs/fs.js';
-import { MemKeyStore } from '../../src/keystore/memory.js';
+import { MemKeyStore } from '../../src/keystore/memory/memory.js';
 import { listAll, type KeyStore } from '../../src/keystore/keystore.js';
 import { compileGlob } from '../../src/cli/glob.js';
 import { MigrateError, migrateKeys } from '../../src/cli/migrate-keys.js';

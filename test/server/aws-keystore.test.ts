@@ -6,7 +6,7 @@ import type { TestClient } from '../helpers/https-client.js';
 import { FakeSecretsManager } from '../helpers/fake-aws-secrets-manager.js';
 import { PROTOBUF_ENTRY, PROTOBUF_ENTRY_FIELDS } from '../helpers/vectors.js';
 import { parseKeyVersion } from '../../src/crypto/key-version.js';
-import type { AwsSecretsManagerConfig } from '../../src/config/types.js';
+import type { AwsSecretsManagerConfig } from '../../src/keystore/aws/config.js';
 
 const SECRET_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const b64 = (s: string) => Buffer.from(s).toString('base64');

@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Command, CommandContext } from '../command.js';
 import type { KeyStoreConfig } from '../../config/types.js';
 import type { KeyStore } from '../../keystore/keystore.js';
-import { connectKeyStore } from '../../keystore/connect.js';
+import { connectKeyStore } from '../../keystore/registry.js';
 import { loadKeyStoreConfigFile } from '../../config/keystore-file.js';
 import { UsageError } from '../flags.js';
 import { isTTY, paint, useColor } from '../output.js';

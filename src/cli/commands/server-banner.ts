@@ -5,27 +5,7 @@ import { levelName } from '../../log/slog-text.js';
 import { LOG_OFF } from '../../config/types.js';
 import { interfaceAddresses, type DevSetup } from '../../server/dev.js';
 import { paint } from '../output.js';
-
-/** A one-line description of the key store (no credentials). */
-export function describeKeyStore(config: ServerConfig): string {
-  const ks = config.keystore;
-  switch (ks.type) {
-    case 'mem':
-      return 'In-memory (keys are lost when the server stops)';
-    case 'fs':
-      return `Filesystem: ${ks.path}`;
-    case 'etcd':
-      return `etcd: ${ks.endpoints.join(', ')}`;
-    case 'postgres':
-      return `PostgreSQL: ${ks.host ?? '(url)'}`;
-    case 'vault':
-      return `Hashicorp Vault: ${ks.endpoint}`;
-    case 'aws':
-      return `AWS SecretsManager: ${ks.endpoint}`;
-    default:
-      return ks.type;
-  }
-}
+import { describeKeyStore } from '../../keystore/registry.js';
 
 /** The https URLs clients can use: every interface address for 0.0.0.0 / ::. */
 export function apiUrls(host: string, port: number): string[] {
@@ -45,7 +25,7 @@ export function banner(o: { config: ServerConfig; build: BuildInfo; host: string
     `${label('Runtime')}node ${process.version} ${process.platform}/${process.arch}`,
     `${label('License')}Apache-2.0   https://www.apache.org/licenses/LICENSE-2.0`,
     '',
-    `${label('KMS')}${describeKeyStore(config)}`,
+    `${label('KMS')}${describeKeyStore(config.keystore)}`,
     ...urls.map((u, i) => `${label(i === 0 ? 'API' : '')}· ${u}`),
     '',
     `${label('Admin')}${isIdentity(config.admin) ? config.admin : '<disabled>'}`,

@@ -4,7 +4,7 @@ import { SecretsManagerClient, DeleteSecretCommand, CreateSecretCommand } from '
 import { AwsSecretsManagerKeyStore, endpointUrl, isValidSecretName, type AwsSecretsManagerOptions } from './secrets-manager.js';
 import { isKesError } from '../../api/errors.js';
 import { KeyStoreUnreachableError, listAll, type KeyStore } from '../keystore.js';
-import type { AwsSecretsManagerConfig } from '../../config/types.js';
+import type { AwsSecretsManagerConfig } from './config.js';
 import { parseKeyVersion } from '../../crypto/key-version.js';
 import { describeKeyStore } from '../../../test/helpers/keystore-conformance.js';
 import { FakeSecretsManager, type FakeSecretsManagerOptions } from '../../../test/helpers/fake-aws-secrets-manager.js';

@@ -22,7 +22,7 @@
  */
 import type { SecretsManagerClient, SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import { KesError } from '../../api/errors.js';
-import type { AwsSecretsManagerConfig } from '../../config/types.js';
+import type { AwsSecretsManagerConfig } from './config.js';
 import { compareNames, KeyStoreUnreachableError, type KeyStore, type KeyStoreState } from '../keystore.js';
 import { probeEndpoint } from './endpoint-probe.js';
 import { isNetworkError, serviceErrorMessage, serviceErrorName } from './errors.js';

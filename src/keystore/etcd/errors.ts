@@ -3,7 +3,9 @@
  * into typed errors (GRPCUnavailableError, GRPCDeadlineExceededError, ...); etcd reports a lost
  * quorum, a missing leader and its own request time-outs as gRPC UNAVAILABLE.
  */
-import { GRPCCancelledError, GRPCDeadlineExceededError, GRPCUnavailableError } from 'etcd3';
+
+/** The etcd3 error classes that mean "not reached" (by class name: etcd3 is loaded lazily). */
+const UNREACHABLE = new Set(['GRPCUnavailableError', 'GRPCDeadlineExceededError', 'GRPCCancelledError']);
 
 /**
  * Reports whether err means that the cluster could not be reached: a connection that failed
@@ -11,12 +13,17 @@ import { GRPCCancelledError, GRPCDeadlineExceededError, GRPCUnavailableError } f
  * endpoint's circuit breaker open after repeated failures.
  */
 export function isUnreachable(err: unknown): boolean {
-  return (
-    err instanceof GRPCUnavailableError ||
-    err instanceof GRPCDeadlineExceededError ||
-    err instanceof GRPCCancelledError ||
-    isBrokenCircuit(err)
-  );
+  return classNames(err).some((name) => UNREACHABLE.has(name)) || isBrokenCircuit(err);
+}
+
+/** The names of the classes an error is an instance of, from its own up to Error. */
+function classNames(err: unknown): string[] {
+  const names: string[] = [];
+  if (!(err instanceof Error)) return names;
+  for (let proto = Object.getPrototypeOf(err) as object | null; proto && proto !== Error.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
+    names.push((proto as { constructor: { name: string } }).constructor.name);
+  }
+  return names;
 }
 
 // The etcd3 client guards each endpoint with a circuit breaker (cockatiel), whose errors carry

@@ -18,9 +18,8 @@
  * a cluster without quorum or leader are KeyStoreUnreachableError; anything else etcd answers
  * is a plain Error.
  */
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import { KesError } from '../../api/errors.js';
-import type { KeyStoreConfig } from '../../config/types.js';
 import { KeyStoreUnreachableError, type KeyStore, type KeyStoreChanges, type KeyStoreState } from '../keystore.js';
 import { watchPrefix } from './watch.js';
 import { endpointUrls } from './endpoints.js';
@@ -32,7 +31,8 @@ import { readEtcdTls } from './tls-files.js';
 type CallOptions = NonNullable<Parameters<Etcd3['kv']['range']>[1]>;
 
 /** The `keystore.etcd` section of the config. */
-export type EtcdConfig = Extract<KeyStoreConfig, { type: 'etcd' }>;
+export type { EtcdConfig } from './config.js';
+import type { EtcdConfig } from './config.js';
 
 /** Tuning of the store; the defaults suit production. */
 export interface EtcdKeyStoreOptions {
@@ -78,6 +78,8 @@ export class EtcdKeyStore implements KeyStore {
     const hosts = endpointUrls(config.endpoints, config.tls !== undefined);
     const timeoutMs = Math.max(1, options.timeoutMs ?? config.timeoutMs ?? 10_000);
     const credentials = config.tls ? await readEtcdTls(config.tls) : undefined;
+    // Loaded here, not at module load: gRPC is heavy, and most users of this module never connect.
+    const { Etcd3 } = await import('etcd3');
     const client = new Etcd3({
       hosts,
       ...(credentials ? { credentials } : {}),

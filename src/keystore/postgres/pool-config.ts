@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import type { ConnectionOptions } from 'node:tls';
 import type { PoolConfig } from 'pg';
-import type { KeyStoreConfig } from '../../config/types.js';
 import { decodePem } from '../../pki/pem.js';
 
 /** The parsed `keystore.postgres` section. */
-export type PostgresKeyStoreConfig = Extract<KeyStoreConfig, { type: 'postgres' }>;
+export type { PostgresKeyStoreConfig } from './config.js';
+import type { PostgresKeyStoreConfig } from './config.js';
 
 /** Connection tuning; the defaults suit production. */
 export interface PostgresPoolOptions {

@@ -1,6 +1,6 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { VaultConfig } from '../../config/types.js';
+import type { VaultConfig } from './config.js';
 import { KeyStoreUnreachableError } from '../keystore.js';
 import { FakeVault } from '../../../test/helpers/fake-vault.js';
 import { VaultKeyStore } from './vault.js';

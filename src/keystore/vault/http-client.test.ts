@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { VaultConfig } from '../../config/types.js';
+import type { VaultConfig } from './config.js';
 import { KeyStoreUnreachableError } from '../keystore.js';
 import { createTestPki, type TestPki } from '../../../test/helpers/certs.js';
 import { FakeVault } from '../../../test/helpers/fake-vault.js';

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { sep } from 'node:path';
-import type { VaultConfig } from '../../config/types.js';
+import type { VaultConfig } from './config.js';
 import { VaultResponseError, vaultErrors, type VaultHttpClient } from './http-client.js';
 import { KeyStoreUnreachableError } from '../keystore.js';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { VaultConfig } from '../../config/types.js';
+import type { VaultConfig } from './config.js';
 import { KeyStoreUnreachableError } from '../keystore.js';
 import { FakeVault, type RecordedRequest, type TokenSpec } from '../../../test/helpers/fake-vault.js';
 import { VaultKeyStore } from './vault.js';

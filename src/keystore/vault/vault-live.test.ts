@@ -11,7 +11,7 @@
  * written under a fresh prefix and deleted afterwards.
  */
 import { randomBytes } from 'node:crypto';
-import type { VaultConfig } from '../../config/types.js';
+import type { VaultConfig } from './config.js';
 import { describeKeyStore } from '../../../test/helpers/keystore-conformance.js';
 import { listAll } from '../keystore.js';
 import { VaultKeyStore } from './vault.js';

@@ -1,7 +1,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { isKesError } from '../../api/errors.js';
-import type { VaultConfig } from '../../config/types.js';
+import type { VaultConfig } from './config.js';
 import { parseKeyVersion } from '../../crypto/key-version.js';
 import { listAll } from '../keystore.js';
 import { describeKeyStore } from '../../../test/helpers/keystore-conformance.js';

@@ -12,7 +12,7 @@
  * No message ever contains a token, a credential or a stored value.
  */
 import { KesError } from '../../api/errors.js';
-import type { VaultConfig } from '../../config/types.js';
+import type { VaultConfig } from './config.js';
 import { compareNames, KeyStoreUnreachableError, type KeyStore, type KeyStoreState } from '../keystore.js';
 import { decodeEntry, encodeEntry, isTransitCiphertext } from './entry-encoding.js';
 import { SEALED_MESSAGE, VaultHealth } from './health.js';

@@ -7,7 +7,7 @@
 import type { Worker } from 'node:cluster';
 import type { ServerConfig } from '../../config/types.js';
 import { CacheKeeper, type CacheReplicas, type KeeperLog, type ReplicaId } from '../../keystore/cache-keeper.js';
-import { connectKeyStore } from '../../keystore/connect.js';
+import { connectKeyStore } from '../../keystore/registry.js';
 import type { KeyStore } from '../../keystore/keystore.js';
 import type { CacheToPrimary, CacheToWorker } from './messages.js';
 

@@ -9,7 +9,7 @@ import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import * as P from '../../api/paths.js';
 import { KeyCache } from '../../keystore/cache.js';
-import { MemKeyStore } from '../../keystore/memory.js';
+import { MemKeyStore } from '../../keystore/memory/memory.js';
 import { SecretKey } from '../../crypto/secret-key.js';
 import { HmacKey } from '../../crypto/hmac-key.js';
 import { encodeKeyVersion } from '../../crypto/key-version.js';

@@ -1,6 +1,6 @@
 /** An in-process key store, used by dev mode and tests. Entries are lost when it is closed. */
-import { KesError } from '../api/errors.js';
-import { compareNames, type KeyStore, type KeyStoreState } from './keystore.js';
+import { KesError } from '../../api/errors.js';
+import { compareNames, type KeyStore, type KeyStoreState } from '../keystore.js';
 
 export class MemKeyStore implements KeyStore {
   private readonly entries = new Map<string, Buffer>();

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { assertConfigError, HERE, parse, yml } from '../../test/helpers/config-testing.js';
-import type { KeyStoreConfig } from './types.js';
+import type { KeyStoreConfig } from './registry.js';
 
 const keystore = (section: string, env: Record<string, string> = {}): KeyStoreConfig => parse(yml(`keystore:\n${section}`), { env }).keystore;
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -199,5 +199,30 @@ test('postgres: url or host, table a plain SQL identifier (default kes_keys)', (
   assertConfigError(yml(`keystore:\n  postgres:\n    host: db\n    port: 99999  ${HERE}\n`), 'keystore.postgres.port', /integer from 1 to 65535, got "99999"/);
   for (const table of ['keys; DROP TABLE x', 'public.keys', '1keys', '"keys"', 'a'.repeat(64)]) {
     assertConfigError(yml(`keystore:\n  postgres:\n    host: db\n    table: '${table}'  ${HERE}\n`), 'keystore.postgres.table', /not a plain SQL identifier/);
+  }
+});
+
+test('every store folder has a descriptor, and every descriptor is in the registry', async () => {
+  const { readdirSync, existsSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { BACKENDS } = await import('./registry.js');
+  const folders = readdirSync(here, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  for (const folder of folders) {
+    const file = join(here, folder, 'backend.ts');
+    assert.ok(existsSync(file), `src/keystore/${folder}/ has no backend.ts descriptor`);
+    const exports = Object.values(await import(file)) as unknown[];
+    assert.ok(exports.some((e) => (BACKENDS as readonly unknown[]).includes(e)), `the descriptor of src/keystore/${folder}/ is not in registry.ts`);
+  }
+  assert.equal(new Set(BACKENDS.map((b) => b.type)).size, BACKENDS.length, 'types are unique');
+  const keys = BACKENDS.flatMap((b) => ('section' in b && b.section ? [b.section.key] : []));
+  assert.equal(new Set(keys).size, keys.length, 'config keys are unique');
+});
+
+test('every store that connects has its page in docs/keystores/', async () => {
+  const { existsSync } = await import('node:fs');
+  const { BACKENDS } = await import('./registry.js');
+  for (const b of BACKENDS) {
+    if (!('connect' in b) || b.type === 'mem') continue;
+    assert.ok(existsSync(new URL(`../../docs/keystores/${b.type}.md`, import.meta.url)), `docs/keystores/${b.type}.md`);
   }
 });

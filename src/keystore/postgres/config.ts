@@ -1,35 +1,26 @@
-/** The key stores of openkes itself (not in KES): `etcd` and `postgres`. */
-import { compact, type ConfigNode } from './config-node.js';
-import { readClientTls } from './client-tls-config.js';
-import type { KeyStoreConfig } from './types.js';
+/** `keystore.postgres` (an openkes addition): the database and the table holding the keys. */
+import { compact, type ConfigNode } from '../../config/config-node.js';
+import { readClientTls, type ClientTlsConfig } from '../../config/client-tls-config.js';
 
-/** Prefix of the etcd keys holding KES keys when `prefix` is not set. */
-export const DEFAULT_ETCD_PREFIX = 'kes/keys/';
 /** The PostgreSQL table holding the keys when `table` is not set. */
 export const DEFAULT_POSTGRES_TABLE = 'kes_keys';
 
 /** A plain, unquoted SQL identifier as PostgreSQL accepts it (at most 63 bytes). */
 const SQL_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
-/**
- * `etcd`: `endpoints` is required, as a list or as one comma-separated string (so that a
- * single `${NAME}` can hold them all); `prefix` defaults to DEFAULT_ETCD_PREFIX. `timeout`
- * bounds every store call (0 or absent: the store's default).
- */
-export function readEtcdConfig(etcd: ConfigNode): KeyStoreConfig {
-  const node = etcd.at('endpoints');
-  const list = node.isSeq ? etcd.strings('endpoints') : node.isNull ? [] : node.text().split(',');
-  const endpoints = list.map((endpoint) => endpoint.trim()).filter((endpoint) => endpoint !== '');
-  if (endpoints.length === 0) node.fail('required: at least one etcd endpoint');
-  return compact({
-    type: 'etcd' as const,
-    endpoints,
-    prefix: etcd.string('prefix') ?? DEFAULT_ETCD_PREFIX,
-    username: etcd.optional('username'),
-    password: etcd.optional('password'),
-    tls: readClientTls(etcd),
-    timeoutMs: etcd.duration('timeout') || undefined,
-  });
+/** The parsed `keystore.postgres` section: `url`, or `host` with the fields after it. */
+export interface PostgresKeyStoreConfig {
+  type: 'postgres';
+  url?: string;
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  database?: string;
+  table: string;
+  tls?: ClientTlsConfig;
+  /** `timeout`: the bound of every store call; the store's default (10 s) when absent. */
+  timeoutMs?: number;
 }
 
 /**
@@ -37,7 +28,7 @@ export function readEtcdConfig(etcd: ConfigNode): KeyStoreConfig {
  * database); `table` defaults to DEFAULT_POSTGRES_TABLE and must be a plain SQL identifier.
  * `timeout` bounds every store call (0 or absent: the store's default).
  */
-export function readPostgresConfig(pg: ConfigNode): KeyStoreConfig {
+export function readPostgresConfig(pg: ConfigNode): PostgresKeyStoreConfig {
   const url = pg.optional('url');
   const host = pg.optional('host');
   if (url === undefined && host === undefined) pg.fail('either url or host is required');

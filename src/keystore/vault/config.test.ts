@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertConfigError, HERE, parse, yml } from '../../test/helpers/config-testing.js';
-import type { KeyStoreConfig } from './types.js';
+import { assertConfigError, HERE, parse, yml } from '../../../test/helpers/config-testing.js';
+import type { KeyStoreConfig } from '../registry.js';
 
 const keystore = (section: string, env: Record<string, string> = {}): KeyStoreConfig => parse(yml(`keystore:\n${section}`), { env }).keystore;
 const vault = (body: string) => yml(`keystore:\n  vault:  ${body.includes(HERE) ? '' : HERE}\n${body}`);

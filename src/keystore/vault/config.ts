@@ -1,9 +1,36 @@
 /** The `keystore.vault` section (kes-spec §13.2). */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { compact, type ConfigNode } from './config-node.js';
-import { readClientTls } from './client-tls-config.js';
-import type { VaultConfig } from './types.js';
+import { compact, type ConfigNode } from '../../config/config-node.js';
+import { readClientTls } from '../../config/client-tls-config.js';
+
+/**
+ * `keystore.vault` (kes-spec §9.3, §13.2). Exactly one of token, approle and kubernetes is
+ * set. Namespaces: '' or absent = root; `/` in an auth section = root regardless of the
+ * store's namespace.
+ */
+export interface VaultConfig {
+  type: 'vault';
+  /** `http(s)://host:port` of Vault or OpenBao. */
+  endpoint: string;
+  /** Mount path of the KV engine (default `kv`). */
+  engine: string;
+  version: 'v1' | 'v2';
+  namespace?: string;
+  /** Folder of the keys inside the engine. */
+  prefix?: string;
+  transit?: { engine: string; key: string };
+  /** A static token (`token:`): used as given, renewed when renewable, never replaced. */
+  token?: string;
+  approle?: { namespace?: string; engine: string; id: string; secret: string };
+  /** A jwt containing `/` is the path of the service account token file, read at each login. */
+  kubernetes?: { namespace?: string; engine: string; role: string; jwt: string };
+  tls?: { keyFile?: string; certFile?: string; caPath?: string };
+  /** Interval of the background health check (`status.ping`, default 15 s). */
+  statusPingMs: number;
+  /** Deadline of one Vault request (`timeout`); the store's default (10 s) when absent. */
+  timeoutMs?: number;
+}
 
 /** Interval of the Vault status check when `status.ping` is not set. */
 export const DEFAULT_VAULT_PING_MS = 15_000;

@@ -1,0 +1,21 @@
+/**
+ * The `keystore.entrust.keycontrol` section (Entrust KeyControl, kes-spec §13.2): parsed and checked; this version has no
+ * connector for it yet.
+ */
+import { compact, type ConfigNode } from '../../config/config-node.js';
+
+export type EntrustConfig = { type: 'entrust'; endpoint: string; vaultId: string; boxId: string; username: string; password: string; caPath?: string };
+
+/** `entrust.keycontrol`: endpoint, vault_id, box_id, username and password required. */
+export function readEntrustConfig(keycontrol: ConfigNode): EntrustConfig {
+  const creds = keycontrol.section('credentials');
+  return compact({
+    type: 'entrust' as const,
+    endpoint: keycontrol.required('endpoint'),
+    vaultId: keycontrol.required('vault_id'),
+    boxId: keycontrol.required('box_id'),
+    username: creds.required('username'),
+    password: creds.required('password'),
+    caPath: keycontrol.section('tls').optional('ca'),
+  });
+}

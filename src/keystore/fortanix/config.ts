@@ -1,0 +1,18 @@
+/**
+ * The `keystore.fortanix.sdkms` section (Fortanix SDKMS, kes-spec §13.2): parsed and checked; this version has no
+ * connector for it yet.
+ */
+import { compact, type ConfigNode } from '../../config/config-node.js';
+
+export type FortanixConfig = { type: 'fortanix'; endpoint: string; groupId?: string; apiKey: string; caPath?: string };
+
+/** `fortanix.sdkms`: endpoint and API key required. */
+export function readFortanixConfig(sdkms: ConfigNode): FortanixConfig {
+  return compact({
+    type: 'fortanix' as const,
+    endpoint: sdkms.required('endpoint'),
+    groupId: sdkms.optional('group_id'),
+    apiKey: sdkms.section('credentials').required('key'),
+    caPath: sdkms.section('tls').optional('ca'),
+  });
+}

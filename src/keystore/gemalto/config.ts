@@ -1,0 +1,19 @@
+/**
+ * The `keystore.gemalto.keysecure` section (Gemalto KeySecure, kes-spec §13.2): parsed and checked; this version has no
+ * connector for it yet.
+ */
+import { compact, type ConfigNode } from '../../config/config-node.js';
+
+export type GemaltoConfig = { type: 'gemalto'; endpoint: string; token: string; domain?: string; caPath?: string };
+
+/** `gemalto.keysecure`: endpoint and token required (`credentials.retry` is ignored). */
+export function readGemaltoConfig(keysecure: ConfigNode): GemaltoConfig {
+  const creds = keysecure.section('credentials');
+  return compact({
+    type: 'gemalto' as const,
+    endpoint: keysecure.required('endpoint'),
+    token: creds.required('token'),
+    domain: creds.optional('domain'),
+    caPath: keysecure.section('tls').optional('ca'),
+  });
+}
