@@ -18,8 +18,8 @@ export interface CommandContext {
 
 export interface Command {
   name: string;
-  /** One line for the parent's command list. */
-  summary: string;
+  /** One line for the parent's command list (a top-level command's is in commands/index.ts). */
+  summary?: string;
   /** The usage line(s), e.g. `kes server [options]`. */
   usage: string;
   /** Longer description shown in --help. */
@@ -28,5 +28,21 @@ export interface Command {
   examples?: string[];
   /** Runs the command; returns the exit code (default 0). */
   run?: (ctx: CommandContext) => Promise<number | void>;
-  subcommands?: Command[];
+  subcommands?: CommandEntry[];
+}
+
+/**
+ * A command whose module is loaded only when it is used (run, or its help shown), so that a
+ * command does not load the code of the others (`kes key ls` never loads the server).
+ */
+export interface LazyCommand {
+  name: string;
+  summary: string;
+  load(): Promise<Command>;
+}
+
+export type CommandEntry = Command | LazyCommand;
+
+export function isLazy(entry: CommandEntry): entry is LazyCommand {
+  return 'load' in entry;
 }

@@ -4,8 +4,8 @@
  */
 import { formatFlags, parseFlags, UsageError, type FlagSpec } from './flags.js';
 import { paint, useColor } from './output.js';
-import type { CliIo, Command } from './command.js';
-import { buildInfo } from '../server/build-info.js';
+import { isLazy, type CliIo, type Command } from './command.js';
+import { buildInfo } from '../util/build-info.js';
 import { cliErrorMessage } from './errors.js';
 import { COMMANDS } from './commands/index.js';
 
@@ -26,7 +26,7 @@ export function helpText(cmd: Command, path: string[]): string {
   if (cmd.description) lines.push('', cmd.description);
   if (cmd.subcommands?.length) {
     const width = Math.max(...cmd.subcommands.map((c) => c.name.length)) + 3;
-    lines.push('', 'Commands:', ...cmd.subcommands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`));
+    lines.push('', 'Commands:', ...cmd.subcommands.map((c) => `  ${c.name.padEnd(width)}${c.summary ?? ''}`));
   }
   lines.push('', 'Options:', formatFlags([...(cmd.flags ?? []), HELP]));
   if (cmd.examples?.length) lines.push('', 'Examples:', ...cmd.examples.map((e) => `  ${e}`));
@@ -49,11 +49,12 @@ export async function runMain(argv: readonly string[], io: CliIo): Promise<numbe
   const path = ['kes'];
   let rest = [...argv];
   while (cmd.subcommands && rest.length > 0 && !rest[0]!.startsWith('-')) {
-    const next = cmd.subcommands.find((c) => c.name === rest[0]);
-    if (!next) {
+    const entry = cmd.subcommands.find((c) => c.name === rest[0]);
+    if (!entry) {
       if (cmd.run) break;
       return usageError(io, `"${rest[0]}" is not a ${path.join(' ')} command`, path);
     }
+    const next = isLazy(entry) ? await entry.load() : entry;
     cmd = next;
     path.push(next.name);
     rest = rest.slice(1);

@@ -3,7 +3,7 @@ import type { Writable } from 'node:stream';
 import { Timestamp } from '../util/time.js';
 import { EventHub } from '../log/event-hub.js';
 import { Metrics, type MetricsSnapshot } from '../metrics/metrics.js';
-import { buildInfo } from './build-info.js';
+import { buildInfo } from '../util/build-info.js';
 import type { Runtime } from './state.js';
 import type { ErrorEvent } from '../log/error-log.js';
 import type { AuditEvent } from '../log/audit-log.js';

@@ -20,7 +20,7 @@ import { ErrorLog, type ErrorEvent } from '../log/error-log.js';
 import { AuditLog, type AuditEvent } from '../log/audit-log.js';
 import type { EventHub } from '../log/event-hub.js';
 import type { Metrics, MetricsSnapshot } from '../metrics/metrics.js';
-import type { BuildInfo } from './build-info.js';
+import type { BuildInfo } from '../util/build-info.js';
 import { buildRoutes, type Route } from './routes.js';
 import { Router } from './router.js';
 

@@ -21,7 +21,7 @@ import { startCli } from '../cli/run-cli.js';
 import { writeServerConfig } from '../helpers/server-config-file.js';
 import { createCertificate } from '../../src/pki/x509.js';
 import { serverConfig } from '../../src/config/defaults.js';
-import { buildInfo } from '../../src/server/build-info.js';
+import { buildInfo } from '../../src/util/build-info.js';
 import { banner } from '../../src/cli/commands/server-banner.js';
 
 interface Handshake {

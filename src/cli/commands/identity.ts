@@ -15,7 +15,6 @@ import { identityOfCommand } from './identity-of.js';
 /** `kes identity`: generates API keys or shows what a key or file is; parent of the identity subcommands. */
 export const identityCommand: Command = {
   name: 'identity',
-  summary: 'Create API keys and compute identities',
   usage: 'kes identity [API-KEY | FILE]\n  kes identity <command>',
   description: [
     'Without an argument, generates a new API key. When output is piped, only the key is printed,',

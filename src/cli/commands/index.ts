@@ -1,17 +1,26 @@
-/** Every top-level `kes` command, in the order `kes --help` lists them. */
-import type { Command } from '../command.js';
-import { serverCommand } from './server.js';
-import { lsCommand } from './ls.js';
-import { keyCommand } from './key.js';
-import { policyCommand } from './policy.js';
-import { identityCommand } from './identity.js';
-import { identityInfoCommand, identityLsCommand } from './identity-server.js';
-import { statusCommand } from './status.js';
-import { logCommand } from './log.js';
-import { metricCommand } from './metric.js';
-import { migrateCommand } from './migrate.js';
+/**
+ * Every top-level `kes` command, in the order `kes --help` lists them. Each is loaded when it is
+ * used, so that a command does not load the code of the others.
+ */
+import type { LazyCommand } from '../command.js';
 
-// The server-side identity commands join the local ones of identity.ts.
-identityCommand.subcommands = [...(identityCommand.subcommands ?? []), identityInfoCommand, identityLsCommand];
-
-export const COMMANDS: Command[] = [serverCommand, lsCommand, keyCommand, policyCommand, identityCommand, statusCommand, logCommand, metricCommand, migrateCommand];
+export const COMMANDS: LazyCommand[] = [
+  { name: 'server', summary: 'Start a KES server', load: async () => (await import('./server.js')).serverCommand },
+  { name: 'ls', summary: 'List keys, identities or policies', load: async () => (await import('./ls.js')).lsCommand },
+  { name: 'key', summary: 'Manage cryptographic keys', load: async () => (await import('./key.js')).keyCommand },
+  { name: 'policy', summary: 'Inspect policies', load: async () => (await import('./policy.js')).policyCommand },
+  {
+    name: 'identity',
+    summary: 'Create API keys and compute identities',
+    // The server-side identity commands join the local ones of identity.ts.
+    load: async () => {
+      const [local, remote] = await Promise.all([import('./identity.js'), import('./identity-server.js')]);
+      const command = local.identityCommand;
+      return { ...command, subcommands: [...(command.subcommands ?? []), remote.identityInfoCommand, remote.identityLsCommand] };
+    },
+  },
+  { name: 'status', summary: 'Show the status of the server(s)', load: async () => (await import('./status.js')).statusCommand },
+  { name: 'log', summary: 'Follow the audit or error log', load: async () => (await import('./log.js')).logCommand },
+  { name: 'metric', summary: 'Watch the server\'s metrics', load: async () => (await import('./metric.js')).metricCommand },
+  { name: 'migrate', summary: 'Migrate keys from one key store to another', load: async () => (await import('./migrate.js')).migrateCommand },
+];

@@ -149,7 +149,6 @@ const dek: Command = {
 
 export const keyCommand: Command = {
   name: 'key',
-  summary: 'Manage cryptographic keys',
   usage: 'kes key <command>',
   subcommands: [create, importKey, info, ls, rm, encrypt, decrypt, dek],
 };

@@ -28,7 +28,6 @@ function auditRow(e: AuditEvent, color: boolean): string {
 
 export const logCommand: Command = {
   name: 'log',
-  summary: 'Follow the audit or error log',
   usage: 'kes log [--audit | --error] [options]\n  kes log verify FILE... [--cert FILE | --identity HEX]',
   description: [
     'Prints the server\'s audit events (one per request) or error log lines as they happen, until Ctrl-C.',

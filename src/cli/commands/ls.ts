@@ -7,7 +7,6 @@ import { collect, expectArgs, outputOf, patternToPrefix, withClient } from './co
 
 export const lsCommand: Command = {
   name: 'ls',
-  summary: 'List keys, identities or policies',
   usage: 'kes ls [-i | -p] [options] [PREFIX]',
   description: 'Lists the names of keys (default), identities (-i) or policies (-p) that start with PREFIX, sorted.',
   flags: [

@@ -88,7 +88,6 @@ function dashboard(t: MetricTick, endpoint: string, color: boolean): string {
 
 export const metricCommand: Command = {
   name: 'metric',
-  summary: 'Watch the server\'s metrics',
   usage: 'kes metric [--rate DURATION] [options]',
   description: 'Shows request counts and rates, errors, latency and memory of the server, refreshed every --rate, until Ctrl-C. When stdout is not a terminal (or with --json), prints one JSON object per interval instead.',
   flags: [{ name: 'rate', type: 'string', value: 'DURATION', description: 'Refresh interval (default 5s)' }, ...OUTPUT_FLAGS, ...CLIENT_FLAGS],

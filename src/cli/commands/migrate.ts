@@ -19,7 +19,6 @@ const MINKMS = 'migrating to MinKMS (-s/-e/-a) is not supported by this version:
 /** `kes migrate`: copies key store entries between the key stores of two config files. */
 export const migrateCommand: Command = {
   name: 'migrate',
-  summary: 'Migrate keys from one key store to another',
   usage: 'kes migrate --from CONFIG --to CONFIG [-f | --merge] [PATTERN]',
   description: [
     'Copies the keys whose names match PATTERN from the key store of the --from config file to',

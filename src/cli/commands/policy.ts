@@ -65,7 +65,6 @@ const show: Command = {
 
 export const policyCommand: Command = {
   name: 'policy',
-  summary: 'Inspect policies',
   usage: 'kes policy <command>',
   description: 'Policies are defined in the server config file; these commands show them.',
   subcommands: [info, ls, show],

@@ -1,6 +1,6 @@
 /** The start banner of `kes server` (kes-spec §14). */
 import type { ServerConfig } from '../../config/types.js';
-import type { BuildInfo } from '../../server/build-info.js';
+import type { BuildInfo } from '../../util/build-info.js';
 import { levelName } from '../../log/slog-text.js';
 import { LOG_OFF } from '../../config/types.js';
 import { interfaceAddresses, type DevSetup } from '../../server/dev.js';

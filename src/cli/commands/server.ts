@@ -15,7 +15,7 @@ import { KesServer } from '../../server/server.js';
 import { createDevSetup, DEV_ADDRESS, removeDevSetup, type DevSetup } from '../../server/dev.js';
 import { runPrimary } from '../../server/cluster/primary.js';
 import { runWorker } from '../../server/cluster/worker.js';
-import { buildInfo } from '../../server/build-info.js';
+import { buildInfo } from '../../util/build-info.js';
 import { describeFailure } from '../../server/error-response.js';
 import { excludeMemoryFromCoreDumps } from '../../server/core-dumps.js';
 import type { ServerConfig } from '../../config/types.js';
@@ -24,7 +24,6 @@ const TLS_REFRESH_MS = 15 * 60_000;
 
 export const serverCommand: Command = {
   name: 'server',
-  summary: 'Start a KES server',
   usage: 'kes server --config FILE [--addr HOST:PORT]\n  kes server --dev [--addr HOST:PORT]',
   description: [
     'Starts a KES server that serves the KES API over HTTPS with mutual TLS.',

@@ -31,7 +31,6 @@ function formatMs(ms: number): string {
 
 export const statusCommand: Command = {
   name: 'status',
-  summary: 'Show the status of the server(s)',
   usage: 'kes status [options]',
   description: 'Prints version, uptime, latency and resources of every server in KES_SERVER, and the state of its key store.',
   flags: [
