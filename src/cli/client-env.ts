@@ -3,11 +3,10 @@
  * KES's environment variables with their precedence, plus `--ca`/`KES_CAPATH` to trust a CA
  * (KES's CLI could only use the system roots or skip verification).
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { KesClient } from '../client/client.js';
 import { ApiKey } from '../auth/api-key.js';
-import { decodePem } from '../pki/pem.js';
+import { readCaBundle } from '../pki/tls-files.js';
 import type { FlagSpec, FlagValues } from './flags.js';
 import { UsageError } from './flags.js';
 
@@ -60,17 +59,6 @@ export class MissingCredentialsError extends Error {
   override readonly name = 'MissingCredentialsError';
 }
 
-async function readPemFiles(path: string): Promise<string[]> {
-  const files = (await stat(path)).isDirectory() ? (await readdir(path)).sort().map((f) => join(path, f)) : [path];
-  const pems: string[] = [];
-  for (const f of files) {
-    if (!(await stat(f)).isFile()) continue;
-    pems.push(...decodePem(await readFile(f, 'utf8')).filter((b) => b.type === 'CERTIFICATE').map((b) => b.text));
-  }
-  if (pems.length === 0) throw new Error(`no CA certificate found in '${path}'`);
-  return pems;
-}
-
 export interface ClientSetup {
   /** Override the API key (`kes ls -a`). */
   apiKey?: string;
@@ -91,7 +79,7 @@ export async function clientFromEnv(flags: FlagValues, env: Env, setup: ClientSe
   const common = {
     endpoints,
     insecureSkipVerify: flags.insecure === true,
-    ca: caPath ? await readPemFiles(caPath) : undefined,
+    ca: caPath ? readCaBundle(caPath) : undefined,
   };
   if (apiKey !== undefined) {
     if (keyFile || certFile) throw new UsageError('both an API key and a client certificate are set: use only one (KES_API_KEY, or KES_CLIENT_CERT and KES_CLIENT_KEY)');

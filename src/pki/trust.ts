@@ -9,7 +9,7 @@
  * store's other certificates and the intermediates a client sent may be links of the chain.
  */
 import { X509Certificate } from 'node:crypto';
-import { rootCertificates } from 'node:tls';
+import { systemRoots } from './tls-files.js';
 
 /** Why a certificate is not trusted, in words for an error message or a log line. */
 export type Distrust = 'has expired' | 'is not valid yet' | 'is a CA certificate' | 'is not issued by a trusted CA';
@@ -17,11 +17,11 @@ export type Distrust = 'has expired' | 'is not valid yet' | 'is a CA certificate
 /** Chains longer than this are refused (OpenSSL's default depth is 100; real ones have 2–4 links). */
 const MAX_DEPTH = 10;
 
-let systemRoots: X509Certificate[] | undefined;
+let parsedRoots: X509Certificate[] | undefined;
 
 /** Node's bundled root CAs, parsed once on first use. */
 function roots(): X509Certificate[] {
-  return (systemRoots ??= rootCertificates.map((pem) => new X509Certificate(pem)));
+  return (parsedRoots ??= systemRoots().map((pem) => new X509Certificate(pem)));
 }
 
 /** Whether a certificate is within its validity period now; the reason when not. */

@@ -3,12 +3,10 @@
  * legacy encrypted keys with `tls.password`), extra CAs from a file or a directory, and the
  * client-certificate mode. Every error says what failed and where.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { rootCertificates } from 'node:tls';
 import type { TlsConfig } from '../config/types.js';
 import { decodePem, PemError } from '../pki/pem.js';
+import { readCaBundle, readTlsFile, withSystemRoots } from '../pki/tls-files.js';
 import { TrustStore } from '../pki/trust.js';
 
 /** The secure-context options and verification settings of a TLS config. */
@@ -30,14 +28,6 @@ export class TlsConfigError extends Error {
   override readonly name = 'TlsConfigError';
 }
 
-async function readText(path: string, what: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    throw new TlsConfigError(`tls: failed to read ${what} '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-}
-
 function pemBlocks(text: string, path: string) {
   try {
     return decodePem(text);
@@ -49,7 +39,7 @@ function pemBlocks(text: string, path: string) {
 
 /** Loads and checks the server certificate and key, and the CAs. */
 export async function loadTlsMaterial(cfg: TlsConfig): Promise<TlsMaterial> {
-  const certText = await readText(cfg.certFile, 'certificate');
+  const certText = readTlsFile(cfg.certFile, 'certificate', 'tls');
   const certBlocks = pemBlocks(certText, cfg.certFile);
   if (certBlocks.length === 0) throw new TlsConfigError(`tls: no certificate found in '${cfg.certFile}'`);
   const other = certBlocks.find((b) => b.type !== 'CERTIFICATE');
@@ -64,7 +54,7 @@ export async function loadTlsMaterial(cfg: TlsConfig): Promise<TlsMaterial> {
     throw new TlsConfigError(`tls: the certificate in '${cfg.certFile}' has no DNS or IP subject alternative name`);
   }
 
-  const keyText = await readText(cfg.keyFile, 'private key');
+  const keyText = readTlsFile(cfg.keyFile, 'private key', 'tls');
   const keyBlock = pemBlocks(keyText, cfg.keyFile).find((b) => b.type.endsWith('PRIVATE KEY'));
   if (!keyBlock) throw new TlsConfigError(`tls: no private key found in '${cfg.keyFile}'`);
   let key: KeyObject;
@@ -78,38 +68,23 @@ export async function loadTlsMaterial(cfg: TlsConfig): Promise<TlsMaterial> {
   }
   if (!leaf.checkPrivateKey(key)) throw new TlsConfigError(`tls: the private key in '${cfg.keyFile}' does not match the certificate in '${cfg.certFile}'`);
 
-  const caCertificates = cfg.caPath ? await loadCAs(cfg.caPath) : [];
+  const caCertificates = cfg.caPath ? loadCAs(cfg.caPath) : [];
   return {
     key: key.export({ type: 'pkcs8', format: 'pem' }).toString(),
     cert: certBlocks.map((b) => b.text).join('\n') + '\n',
-    ca: cfg.caPath ? [...rootCertificates, ...caCertificates.map((c) => c.toString())] : undefined,
+    ca: cfg.caPath ? withSystemRoots(caCertificates.map((c) => c.toString())) : undefined,
     trust: new TrustStore(caCertificates),
     verifyClients: cfg.auth === 'on',
   };
 }
 
-/** CA certificates from a PEM file, or from every file of a directory (not recursive). */
-async function loadCAs(path: string): Promise<X509Certificate[]> {
-  let files = [path];
-  try {
-    if ((await stat(path)).isDirectory()) {
-      files = (await readdir(path)).sort().map((f) => join(path, f));
+/** The CA certificates of `tls.ca` (a file or a directory: pki/tls-files.ts), parsed. */
+function loadCAs(path: string): X509Certificate[] {
+  return readCaBundle(path, 'tls').map((pem) => {
+    try {
+      return new X509Certificate(pem);
+    } catch {
+      throw new TlsConfigError(`tls: '${path}' contains an invalid CA certificate`);
     }
-  } catch (err) {
-    throw new TlsConfigError(`tls: failed to read CA certificates '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  const cas: X509Certificate[] = [];
-  for (const file of files) {
-    if (!(await stat(file)).isFile()) continue;
-    for (const block of pemBlocks(await readText(file, 'CA certificate'), file)) {
-      if (block.type !== 'CERTIFICATE') continue;
-      try {
-        cas.push(new X509Certificate(block.der));
-      } catch {
-        throw new TlsConfigError(`tls: '${file}' contains an invalid CA certificate`);
-      }
-    }
-  }
-  if (cas.length === 0) throw new TlsConfigError(`tls: no CA certificate found in '${path}'`);
-  return cas;
+  });
 }

@@ -144,7 +144,7 @@ describe('reload', () => {
   });
 
   test('a config that fails to load leaves the old one in place', async () => {
-    await assert.rejects(t.server.reload({ ...t.config, tls: { ...t.config.tls, certFile: join(t.dir, 'missing.crt') } }), /failed to read certificate/);
+    await assert.rejects(t.server.reload({ ...t.config, tls: { ...t.config.tls, certFile: join(t.dir, 'missing.crt') } }), /tls: cannot read the certificate/);
     assert.equal((await t.client().request('GET', '/v1/status')).status, 200);
   });
 

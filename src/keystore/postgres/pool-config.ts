@@ -2,12 +2,9 @@
  * The `pg.Pool` settings for a `keystore.postgres` config section: where to connect, TLS, and
  * the time-outs that bound every call.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { rootCertificates } from 'node:tls';
 import type { ConnectionOptions } from 'node:tls';
 import type { PoolConfig } from 'pg';
-import { decodePem } from '../../pki/pem.js';
+import { readCaBundle, readTlsFile, withSystemRoots } from '../../pki/tls-files.js';
 
 /** The parsed `keystore.postgres` section. */
 export type { PostgresKeyStoreConfig } from './config.js';
@@ -119,40 +116,8 @@ function decode(text: string): string {
 
 async function tlsOptions(tls: NonNullable<PostgresKeyStoreConfig['tls']>): Promise<ConnectionOptions> {
   const options: ConnectionOptions = { rejectUnauthorized: true };
-  if (tls.caPath !== undefined) options.ca = [...rootCertificates, ...(await readCAs(tls.caPath))];
-  if (tls.certFile !== undefined) options.cert = await readText(tls.certFile, 'client certificate');
-  if (tls.keyFile !== undefined) options.key = await readText(tls.keyFile, 'client private key');
+  if (tls.caPath !== undefined) options.ca = withSystemRoots(readCaBundle(tls.caPath, 'postgres'));
+  if (tls.certFile !== undefined) options.cert = readTlsFile(tls.certFile, 'client certificate', 'postgres');
+  if (tls.keyFile !== undefined) options.key = readTlsFile(tls.keyFile, 'client private key', 'postgres');
   return options;
-}
-
-async function readText(path: string, what: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    throw new Error(`postgres: cannot read the ${what} '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-}
-
-/** The certificates of a PEM file, or of every file of a directory (not recursive). */
-async function readCAs(path: string): Promise<string[]> {
-  let files = [path];
-  try {
-    if ((await stat(path)).isDirectory()) files = (await readdir(path)).sort().map((f) => join(path, f));
-  } catch (err) {
-    throw new Error(`postgres: cannot read the CA certificates '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  const pems: string[] = [];
-  for (const file of files) {
-    if (!(await stat(file)).isFile()) continue;
-    const text = await readText(file, 'CA certificate');
-    let blocks;
-    try {
-      blocks = decodePem(text);
-    } catch (err) {
-      throw new Error(`postgres: '${file}' is not valid PEM: ${(err as Error).message}`);
-    }
-    pems.push(...blocks.filter((b) => b.type === 'CERTIFICATE').map((b) => b.text));
-  }
-  if (pems.length === 0) throw new Error(`postgres: no CA certificate found in '${path}'`);
-  return pems;
 }

@@ -211,7 +211,7 @@ describe('Vault over TLS', () => {
   });
 
   test('unreadable TLS files fail the connect', async () => {
-    await assert.rejects(open(fake, { tls: { caPath: join(dir, 'missing.pem') } }), /^Error: vault: cannot read the CA certificates '.*missing\.pem': ENOENT$/);
-    await assert.rejects(open(fake, { tls: { caPath: join(dir, 'client.key') } }), /^Error: vault: no CA certificate found in/);
+    await assert.rejects(open(fake, { tls: { caPath: join(dir, 'missing.pem') } }), /^TlsFileError: vault: cannot read the CA certificates '.*missing\.pem': ENOENT$/);
+    await assert.rejects(open(fake, { tls: { caPath: join(dir, 'client.key') } }), /^TlsFileError: vault: no CA certificate found in/);
   });
 });

@@ -7,10 +7,7 @@
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { rootCertificates } from 'node:tls';
-import { decodePem } from '../../pki/pem.js';
+import { readCaBundle, readTlsFile, withSystemRoots } from '../../pki/tls-files.js';
 import { KeyStoreUnreachableError } from '../keystore.js';
 
 /** HTTP methods of Vault's API; `LIST` is sent as `GET ?list=true`. */
@@ -201,32 +198,8 @@ function unreachable(what: string, err: Error): KeyStoreUnreachableError {
 function loadTls(files: VaultTlsFiles | undefined): https.AgentOptions {
   if (!files) return {};
   const options: https.AgentOptions = {};
-  if (files.certFile) options.cert = readTlsFile(files.certFile, 'client certificate');
-  if (files.keyFile) options.key = readTlsFile(files.keyFile, 'client private key');
-  if (files.caPath) options.ca = [...rootCertificates, ...readCAs(files.caPath)];
+  if (files.certFile) options.cert = readTlsFile(files.certFile, 'client certificate', 'vault');
+  if (files.keyFile) options.key = readTlsFile(files.keyFile, 'client private key', 'vault');
+  if (files.caPath) options.ca = withSystemRoots(readCaBundle(files.caPath, 'vault'));
   return options;
-}
-
-function readTlsFile(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new Error(`vault: cannot read the ${what} '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-}
-
-function readCAs(path: string): string[] {
-  let files = [path];
-  try {
-    if (statSync(path).isDirectory()) files = readdirSync(path).sort().map((f) => join(path, f));
-  } catch (err) {
-    throw new Error(`vault: cannot read the CA certificates '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  const pems: string[] = [];
-  for (const file of files) {
-    if (!statSync(file).isFile()) continue;
-    pems.push(...decodePem(readTlsFile(file, 'CA certificate')).filter((b) => b.type === 'CERTIFICATE').map((b) => b.text));
-  }
-  if (pems.length === 0) throw new Error(`vault: no CA certificate found in '${path}'`);
-  return pems;
 }
