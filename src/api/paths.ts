@@ -1,5 +1,5 @@
 /**
- * KES API paths (kes-spec §6, §7). Paths ending in `/` are subtree routes whose remainder is
+ * KES API paths (protocol.md §6, §7). Paths ending in `/` are subtree routes whose remainder is
  * the resource (a key, policy or identity name, or a listing pattern).
  */
 export const PATH_VERSION = '/version';

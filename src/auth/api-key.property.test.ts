@@ -8,7 +8,7 @@ import { identityOfCertificate } from './identity.js';
 import { createSelfSignedFromApiKey } from '../pki/api-key-certificate.js';
 import { instanceOf, outcome } from '../../test/helpers/property.js';
 
-/** kes-spec §2.3: SPKI of an Ed25519 public key = this header ‖ the 32-byte key. */
+/** protocol.md §2.3: SPKI of an Ed25519 public key = this header ‖ the 32-byte key. */
 const SPKI_HEADER = Buffer.from('302a300506032b6570032100', 'hex');
 
 const seed = fc.uint8Array({ minLength: 32, maxLength: 32 });

@@ -5,7 +5,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { ApiKey, ApiKeyError } from './api-key.js';
 import { API_KEY_VECTORS } from '../../test/helpers/vectors.js';
 
-describe('ApiKey (kes-vectors §1.1)', () => {
+describe('ApiKey (test-vectors.md §1.1)', () => {
   for (const [key, identity] of API_KEY_VECTORS) {
     test(`${key.slice(0, 14)}… has identity ${identity.slice(0, 8)}…`, () => {
       const k = ApiKey.parse(key);

@@ -1,5 +1,5 @@
 /**
- * KES API keys (kes-spec §2.3): `kes:v1:` + base64(0x00 ‖ 32-byte Ed25519 seed).
+ * KES API keys (protocol.md §2.3): `kes:v1:` + base64(0x00 ‖ 32-byte Ed25519 seed).
  *
  * An API key is an Ed25519 private key. Its identity is the SHA-256 of the key's
  * SubjectPublicKeyInfo, which equals the identity of any certificate carrying that key; the

@@ -24,7 +24,7 @@ describe('identityOfCertificate against openssl', () => {
     });
   }
 
-  test('a certificate for an API key has the API key identity (kes-vectors §1.1, §1.2 root.cert)', () => {
+  test('a certificate for an API key has the API key identity (test-vectors.md §1.1, §1.2 root.cert)', () => {
     const [apiKey, identity] = API_KEY_VECTORS[0]!;
     const pem = ApiKey.parse(apiKey).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const cert = opensslCertificate({ pem }, 3, 'root@play.min.io');

@@ -1,5 +1,5 @@
 /**
- * How the client commands find the server and their credentials (kes-spec §15.2), in one place:
+ * How the client commands find the server and their credentials (protocol.md §15.2), in one place:
  * KES's environment variables with their precedence, plus `--ca`/`KES_CAPATH` to trust a CA
  * (KES's CLI could only use the system roots or skip verification).
  */

@@ -1,5 +1,5 @@
 /**
- * The KES client SDK: one method per API of a KES server (kes-spec §6, §7), for openkes and for
+ * The KES client SDK: one method per API of a KES server (protocol.md §6, §7), for openkes and for
  * KES itself. Errors are {@link KesError}s with a stable `code` (mapped from the server's status
  * and message) or {@link ConnectionError}s when no server answered.
  *

@@ -1,5 +1,5 @@
 /**
- * Endpoint handling of the KES SDK (kes-spec §7.3): normalization, localhost preference, random
+ * Endpoint handling of the KES SDK (protocol.md §7.3): normalization, localhost preference, random
  * rotation of the others, and a 30 s time-out for an endpoint that failed.
  */
 

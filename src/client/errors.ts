@@ -1,7 +1,7 @@
 /**
  * Errors of the client SDK. A server that answered with an error becomes a {@link KesError}
- * whose code is mapped from the (status, message) pair (the wire carries no codes; kes-spec
- * §5.2, decisions.md); a request that got no answer becomes a {@link ConnectionError}.
+ * whose code is mapped from the (status, message) pair (the wire carries no codes; protocol.md
+ * §5.2, protocol.md §20.24); a request that got no answer becomes a {@link ConnectionError}.
  */
 import { KesError, type KesErrorCode } from '../api/errors.js';
 

@@ -88,7 +88,7 @@ export function auditEvent(o: Obj): AuditEvent {
   };
 }
 
-/** Parses the Prometheus text format of `/v1/metrics` (the KES metric names of kes-spec §12). */
+/** Parses the Prometheus text format of `/v1/metrics` (the KES metric names of protocol.md §12). */
 export function serverMetrics(text: string): ServerMetrics {
   const m: ServerMetrics = {
     requestOK: 0, requestErr: 0, requestFail: 0, requestActive: 0, auditEvents: 0, errorEvents: 0,

@@ -1,6 +1,6 @@
 /**
  * HTTP transport of the SDK: keep-alive HTTPS connections with the client certificate, several
- * endpoints with failover, and retries as the KES SDK does them (kes-spec §7.3): an endpoint that
+ * endpoints with failover, and retries as the KES SDK does them (protocol.md §7.3): an endpoint that
  * fails (network error, or 5xx other than 501) is set aside for 30 s and the next one is tried;
  * network errors and 503 answers are retried up to twice, after 200 ms plus up to 800 ms.
  */

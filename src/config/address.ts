@@ -1,4 +1,4 @@
-/** The listen address (kes-spec §1.1, §14): `host:port` with an IP literal or empty host. */
+/** The listen address (protocol.md §1.1, §14): `host:port` with an IP literal or empty host. */
 import { isIPv4, isIPv6 } from 'node:net';
 
 /** The listen address when the config names none. */

@@ -1,4 +1,4 @@
-/** The `api:` section: per-route overrides keyed by the exact route path (kes-spec §6, §13.2). */
+/** The `api:` section: per-route overrides keyed by the exact route path (protocol.md §6, §13.2). */
 import type { ConfigNode } from './config-node.js';
 import { isRoutePath, maySkipAuth, SKIP_AUTH_PATHS } from './route-paths.js';
 import type { RouteConfig } from './types.js';
@@ -6,7 +6,7 @@ import type { RouteConfig } from './types.js';
 /**
  * Reads the `api:` section. Keys must be route paths of the server (never `${NAME}`
  * substituted); `skip_auth: true` is allowed only on the routes of SKIP_AUTH_PATHS
- * (decisions.md); `timeout` is a non-negative duration, 0 keeps the route's default. The
+ * (protocol.md §20.9); `timeout` is a non-negative duration, 0 keeps the route's default. The
  * `max_connections` key is not a route: see {@link readMaxConnections}.
  */
 export function readApiConfig(api: ConfigNode): Record<string, RouteConfig> {

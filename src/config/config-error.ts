@@ -1,4 +1,4 @@
-/** Errors of the server config file (kes-spec §13). */
+/** Errors of the server config file (protocol.md §13). */
 
 /** Where a config error was found. */
 export interface ConfigErrorLocation {

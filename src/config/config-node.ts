@@ -1,6 +1,6 @@
 /**
  * A small typed reader over YAML nodes: every value is read together with its dotted field path
- * and line, so every config error can name both (kes-spec §13.1).
+ * and line, so every config error can name both (protocol.md §13.1).
  */
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair } from 'yaml';
 import { ConfigError } from './config-error.js';

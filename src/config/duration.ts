@@ -1,4 +1,4 @@
-/** Go `time.ParseDuration` syntax (kes-spec §13.1). */
+/** Go `time.ParseDuration` syntax (protocol.md §13.1). */
 
 const NANOS_PER_UNIT: Readonly<Record<string, number>> = {
   ns: 1,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parseLogLevel } from './log-level.js';
 import { LOG_DEBUG, LOG_ERROR, LOG_INFO, LOG_OFF, LOG_WARN } from './types.js';
 
-test('on/off/"" and slog level names, case-insensitive (kes-spec §11.3)', () => {
+test('on/off/"" and slog level names, case-insensitive (protocol.md §11.3)', () => {
   const cases: Array<[string, number]> = [
     ['', LOG_INFO],
     ['on', LOG_INFO],

@@ -1,4 +1,4 @@
-/** Log levels of `log.error` and `log.audit` (kes-spec §11.3). */
+/** Log levels of `log.error` and `log.audit` (protocol.md §11.3). */
 import { LOG_DEBUG, LOG_ERROR, LOG_INFO, LOG_OFF, LOG_WARN } from './types.js';
 
 const NAMED: Readonly<Record<string, number>> = { debug: LOG_DEBUG, info: LOG_INFO, warn: LOG_WARN, error: LOG_ERROR };

@@ -8,13 +8,13 @@ import { LOG_INFO, LOG_OFF, LOG_WARN, type KeyStoreConfig, type ServerConfig } f
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const testdata = (name: string) => fileURLToPath(new URL(`testdata/${name}`, import.meta.url));
-/** Parses a fixture the way the tests of kes-vectors §11 do: paths relative to src/config. */
+/** Parses a fixture the way the tests of test-vectors.md §11 do: paths relative to src/config. */
 const parseFixture = (name: string): ServerConfig => parseConfig(readFileSync(testdata(name), 'utf8'), { env: {}, filename: name, baseDir: here });
 
 const KESCONF_ADMIN = 'c84cc9b91ae2399b043da7eca616048d4b4200edf2ff418d8af3835911db945d';
 const DEFAULT_CACHE = { any: 300_000, unused: 30_000, offline: 0 };
 
-test('fs.yml (kes-vectors §11)', () => {
+test('fs.yml (test-vectors.md §11)', () => {
   const config = parseFixture('fs.yml');
   assert.deepEqual(config, {
     address: '0.0.0.0:7373',
@@ -29,7 +29,7 @@ test('fs.yml (kes-vectors §11)', () => {
   } satisfies ServerConfig);
 });
 
-test('custom-api.yml: per-route timeouts and skip_auth, no version, admin disabled (kes-vectors §11)', () => {
+test('custom-api.yml: per-route timeouts and skip_auth, no version, admin disabled (test-vectors.md §11)', () => {
   const config = parseFixture('custom-api.yml');
   assert.equal(config.admin, 'disabled');
   assert.deepEqual(config.api, {
@@ -51,12 +51,12 @@ const VAULT_APPROLE: KeyStoreConfig = {
 };
 
 for (const name of ['vault-approle.yml', 'vault.yml']) {
-  test(`${name}: Vault with AppRole (kes-vectors §11)`, () => {
+  test(`${name}: Vault with AppRole (test-vectors.md §11)`, () => {
     assert.deepEqual(parseFixture(name).keystore, VAULT_APPROLE);
   });
 }
 
-test('vault-k8s.yml: Vault with an inline Kubernetes JWT (kes-vectors §11)', () => {
+test('vault-k8s.yml: Vault with an inline Kubernetes JWT (test-vectors.md §11)', () => {
   const jwt = /jwt: (.*)/.exec(readFileSync(testdata('vault-k8s.yml'), 'utf8'))?.[1];
   assert.ok(jwt !== undefined && jwt.length > 20 && !jwt.includes('/'));
   assert.deepEqual(parseFixture('vault-k8s.yml').keystore, {
@@ -71,7 +71,7 @@ test('vault-k8s.yml: Vault with an inline Kubernetes JWT (kes-vectors §11)', ()
   } satisfies KeyStoreConfig);
 });
 
-test('vault-k8s-with-service-account-file.yml keeps the JWT path; the file must exist (kes-vectors §11)', () => {
+test('vault-k8s-with-service-account-file.yml keeps the JWT path; the file must exist (test-vectors.md §11)', () => {
   const keystore = parseFixture('vault-k8s-with-service-account-file.yml').keystore;
   assert.equal(keystore.type, 'vault');
   assert.deepEqual(keystore.type === 'vault' && keystore.kubernetes, { engine: 'kubernetes', role: 'default', jwt: './testdata/vault-k8s-service-account' });
@@ -83,7 +83,7 @@ test('vault-k8s-with-service-account-file.yml keeps the JWT path; the file must 
   );
 });
 
-test('aws.yml and aws-no-credentials.yml (kes-vectors §11)', () => {
+test('aws.yml and aws-no-credentials.yml (test-vectors.md §11)', () => {
   assert.deepEqual(parseFixture('aws.yml').keystore, {
     type: 'aws',
     endpoint: 'secretsmanager.us-east-2.amazonaws.com',

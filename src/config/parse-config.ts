@@ -1,4 +1,4 @@
-/** Parses and validates a KES server config file (kes-spec §13, decisions.md). */
+/** Parses and validates a KES server config file (protocol.md §13, §20). */
 import { readFile } from 'node:fs/promises';
 import YAML, { LineCounter } from 'yaml';
 import { checkAddress, DEFAULT_ADDRESS } from './address.js';

@@ -1,4 +1,4 @@
-/** The `policy:` section (kes-spec §3.1, §13.2, §13.3). */
+/** The `policy:` section (protocol.md §3.1, §13.2, §13.3). */
 import { isValidName } from '../policy/names.js';
 import type { ConfigNode } from './config-node.js';
 import type { PolicyConfigEntry } from './types.js';

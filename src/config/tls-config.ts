@@ -1,4 +1,4 @@
-/** The `tls:` section (kes-spec §1.1, §2.5, §13.2). */
+/** The `tls:` section (protocol.md §1.1, §2.5, §13.2). */
 import { isValidName } from '../policy/names.js';
 import { compact, type ConfigNode } from './config-node.js';
 import type { TlsConfig } from './types.js';

@@ -1,5 +1,5 @@
 /**
- * The server configuration, as parsed from a KES config file (kes-spec §13, decisions.md) or
+ * The server configuration, as parsed from a KES config file (protocol.md §13, §20) or
  * built for dev mode. Durations are milliseconds; log levels use slog's numbering.
  */
 
@@ -26,7 +26,7 @@ export interface TlsConfig {
    * often the session ticket keys rotate; 0 turns resumption off. Absent: 5 minutes.
    */
   ticketLifetimeMs?: number;
-  /** TLS-terminating proxies allowed to forward client certificates (kes-spec §2.5). */
+  /** TLS-terminating proxies allowed to forward client certificates (protocol.md §2.5). */
   proxy?: {
     identities: string[];
     /** Header carrying the URL-escaped PEM client certificate (default X-Tls-Client-Cert). */
@@ -56,7 +56,7 @@ export interface CacheConfig {
 export interface LogConfig {
   /** Threshold of the error log (default INFO). */
   error: number;
-  /** Threshold of the stdout audit log (default off, decisions.md). */
+  /** Threshold of the stdout audit log (default off, protocol.md §20.18). */
   audit: number;
   /** The tamper-evident audit file (openkes, docs/audit-log.md); absent when off. */
   auditFile?: AuditFileConfig;

@@ -21,7 +21,7 @@ function open(key: SecretKey, c: Uint8Array, a?: Uint8Array) {
   return o;
 }
 
-/** A raw ciphertext taken apart (kes-spec §8.4). */
+/** A raw ciphertext taken apart (protocol.md §8.4). */
 function split(raw: Buffer) {
   const n = raw.length;
   return { sealed: raw.subarray(0, n - 28), iv: raw.subarray(n - 28, n - 12), nonce: raw.subarray(n - 12) };
@@ -41,7 +41,7 @@ function msgpackItem(kind: 'str' | 'bin', width: Width, value: Buffer): Buffer {
   return Buffer.concat([msgpackHeader(kind, fits ? width : 32, value.length), value]);
 }
 
-/** Algorithm names each format records for each key type (kes-spec §8.5). */
+/** Algorithm names each format records for each key type (protocol.md §8.5). */
 const MSGPACK_NAMES: Record<KeyType, string[]> = { AES256: ['AES256-GCM_SHA256', 'AES256'], ChaCha20: ['XCHACHA20-POLY1305', 'ChaCha20'] };
 const JSON_NAMES: Record<KeyType, string> = { AES256: 'AES-256-GCM-HMAC-SHA-256', ChaCha20: 'ChaCha20Poly1305' };
 

@@ -1,5 +1,5 @@
 /**
- * Ciphertext formats (kes-spec §8.4, §8.5). KES has written three over the years and every one
+ * Ciphertext formats (protocol.md §8.4, §8.5). KES has written three over the years and every one
  * must keep decrypting:
  *
  * - raw (2024+): `sealed ‖ iv(16) ‖ nonce(12)`, the only format written today;

@@ -8,7 +8,7 @@ test('hchacha20 matches the draft-irtf-cfrg-xchacha §2.2.1 test vector', () => 
   assert.equal(hchacha20(key, input).toString('hex'), '82413b4227b27bfed30e42508a877d73a0f9e4d58a74a853c12ec41326d3ecdc');
 });
 
-test('hchacha20 derives the per-message keys of the KES ChaCha20 vectors (kes-vectors §2.2)', () => {
+test('hchacha20 derives the per-message keys of the KES ChaCha20 vectors (test-vectors.md §2.2)', () => {
   const zero = Buffer.alloc(32);
   const k2 = Buffer.from('7431db4d6828f98877bbcd384980793b254ccba4622de258050b61d5fe8a9445', 'hex');
   const cases: [Buffer, string, string][] = [

@@ -1,4 +1,4 @@
-/** Per-key HMAC keys (kes-spec §8.6): HMAC-SHA-256 with a 32-byte key. */
+/** Per-key HMAC keys (protocol.md §8.6): HMAC-SHA-256 with a 32-byte key. */
 import { createHmac } from 'node:crypto';
 import { randomBytes } from './random.js';
 import { KEY_SIZE, type RandomSource } from './secret-key.js';

@@ -1,4 +1,4 @@
-/** Secret key types and their names (kes-spec §8.1). */
+/** Secret key types and their names (protocol.md §8.1). */
 
 /** The two key types KES knows. Output names are always these two. */
 export type KeyType = 'AES256' | 'ChaCha20';

@@ -9,7 +9,7 @@ import { KEY_Z, PROTOBUF_ENTRY, PROTOBUF_ENTRY_FIELDS } from '../../test/helpers
 const parse = (s: string) => parseKeyVersion(Buffer.from(s));
 const hex = (k: { bytes(): Buffer }) => k.bytes().toString('hex');
 
-describe('parseKeyVersion: KES entries (kes-vectors §3)', () => {
+describe('parseKeyVersion: KES entries (test-vectors.md §3)', () => {
   test('the HEAD format: base64 protobuf with HMAC key and nanosecond time', () => {
     const v = parse(PROTOBUF_ENTRY);
     assert.equal(v.key.type, 'AES256');
@@ -99,7 +99,7 @@ describe('encodeKeyVersion', () => {
     createdBy: '3ecfcdf38fcbe141ae26a1030f81e96b753365a46760ae6b578698a97c59fd22',
   };
 
-  test('round trips (kes-vectors §3 encode test), time kept to the nanosecond', () => {
+  test('round trips (test-vectors.md §3 encode test), time kept to the nanosecond', () => {
     for (const v of [
       base,
       { ...base, key: new SecretKey('ChaCha20', Buffer.alloc(32, 7)), createdAt: new Timestamp(1700000000n, 123456789) },

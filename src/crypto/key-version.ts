@@ -1,5 +1,5 @@
 /**
- * Key store entries (kes-spec §8.3): what the server stores per key, byte for byte as KES does.
+ * Key store entries (protocol.md §8.3): what the server stores per key, byte for byte as KES does.
  *
  * Written as ASCII base64 of the protobuf message `miniohq.kms.KeyVersion`:
  *   1: SecretKey { 1: key bytes(32), 2: type (1 AES256, 2 ChaCha20) }

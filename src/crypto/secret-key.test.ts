@@ -7,7 +7,7 @@ import { AAD_A, DECOMPOSITIONS, DECRYPT_FAILURES, DECRYPT_VECTORS, KEY_K2, KEY_Z
 
 const isDecryptError = (err: unknown) => isKesError(err, 'KES_ERR_DECRYPT');
 
-describe('SecretKey.decrypt: KES vectors (kes-vectors §2.1)', () => {
+describe('SecretKey.decrypt: KES vectors (test-vectors.md §2.1)', () => {
   for (const [i, v] of DECRYPT_VECTORS.entries()) {
     test(`#${i} ${v.type} ${v.format}`, () => {
       const key = new SecretKey(v.type, v.key);
@@ -16,7 +16,7 @@ describe('SecretKey.decrypt: KES vectors (kes-vectors §2.1)', () => {
   }
 });
 
-describe('SecretKey.decrypt: must fail (kes-vectors §2.3)', () => {
+describe('SecretKey.decrypt: must fail (test-vectors.md §2.3)', () => {
   for (const [i, v] of DECRYPT_FAILURES.entries()) {
     test(`#${8 + i} ${v.type}: ${v.reason}`, () => {
       assert.throws(() => new SecretKey(v.type, v.key).decrypt(v.ciphertext), isDecryptError);
@@ -24,7 +24,7 @@ describe('SecretKey.decrypt: must fail (kes-vectors §2.3)', () => {
   }
 });
 
-// A small implementation of kes-spec §8.4, independent of the product's code, used to check
+// A small implementation of protocol.md §8.4, independent of the product's code, used to check
 // that both sides agree in both directions.
 const reference = {
   hchacha20(key: Buffer, input: Buffer): Buffer {
@@ -70,7 +70,7 @@ const reference = {
 };
 
 describe('SecretKey against an independent implementation of §8.4', () => {
-  test('the reference reproduces the per-message keys of kes-vectors §2.2', () => {
+  test('the reference reproduces the per-message keys of test-vectors.md §2.2', () => {
     for (const [i, v] of DECRYPT_VECTORS.entries()) {
       const d = DECOMPOSITIONS[i]!;
       assert.equal(reference.messageKey(v.type, v.key, Buffer.from(d.iv, 'hex')).toString('hex'), d.messageKey, `vector ${i}`);
@@ -110,7 +110,7 @@ describe('SecretKey.encrypt', () => {
     assert.deepEqual(key.encrypt(PLAIN_P2, AAD_A, () => Buffer.from(d.iv + d.nonce, 'hex')), DECRYPT_VECTORS[7]!.ciphertext);
   });
 
-  // kes-vectors §2.4
+  // test-vectors.md §2.4
   const roundTrips = [
     { type: 'AES256', key: KEY_Z, plaintext: PLAIN_P1 },
     { type: 'AES256', key: KEY_K2, plaintext: PLAIN_P1 },

@@ -1,5 +1,5 @@
 /**
- * Secret keys and the KES encryption scheme (kes-spec §8.4, §8.5).
+ * Secret keys and the KES encryption scheme (protocol.md §8.4, §8.5).
  *
  * Every message gets its own key derived from the secret key and a random 16-byte IV:
  * HMAC-SHA-256(key, iv) for AES256 keys (then AES-256-GCM), HChaCha20(key, iv) for ChaCha20

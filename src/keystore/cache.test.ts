@@ -50,7 +50,7 @@ describe('KeyCache', () => {
     mock.timers.reset();
   });
 
-  test('defaults are any 5m, unused 30s, offline 0 (decisions.md §16.7)', () => {
+  test('defaults are any 5m, unused 30s, offline 0 (protocol.md §20.7)', () => {
     cache = new KeyCache(store);
     assert.deepEqual(cache.expiry, { any: 300_000, unused: 30_000, offline: 0 });
   });

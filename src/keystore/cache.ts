@@ -1,5 +1,5 @@
 /**
- * The key cache (kes-spec §10, decisions.md): parsed key versions kept in memory between the
+ * The key cache (protocol.md §10, §20.7): parsed key versions kept in memory between the
  * request handlers and the key store.
  *
  * - get: a hit marks the entry used; concurrent misses of one name share one store fetch.
@@ -21,7 +21,7 @@ import { CacheKeeper, type CacheExpiry, type CacheLink, type CacheReplicas, type
 
 export type { CacheExpiry, CacheLink } from './cache-keeper.js';
 
-/** The defaults KES documents (decisions.md: not the HEAD bug that sets `any` to 30 s). */
+/** The defaults KES documents (protocol.md §20.7: not the HEAD bug that sets `any` to 30 s). */
 export const DEFAULT_CACHE_EXPIRY: Readonly<CacheExpiry> = DEFAULT_CACHE;
 
 export interface KeyCacheOptions extends KeeperOptions {

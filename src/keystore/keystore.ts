@@ -1,5 +1,5 @@
 /**
- * The key store contract (kes-spec §9.1): a map from key names to opaque bytes.
+ * The key store contract (protocol.md §9.1): a map from key names to opaque bytes.
  *
  * Stores know nothing about key types, encryption, caching or policies; the server stores the
  * encoded key version (§8.3) verbatim. Every store translates its own failures at its boundary

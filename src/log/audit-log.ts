@@ -1,5 +1,5 @@
 /**
- * The audit log (kes-spec §11.2, §6.17, decisions.md): one event per authenticated request.
+ * The audit log (protocol.md §11.2, §6.17, protocol.md §20.18): one event per authenticated request.
  * Every event goes to the subscribers of `/v1/log/audit`; the stdout sink, off by default,
  * writes slog text lines when `log.audit` is `on` or a level.
  */
@@ -23,7 +23,7 @@ export interface AuditEvent {
   durationNs: number;
 }
 
-/** The JSON shape of a `/v1/log/audit` event; `response.time` in nanoseconds (decisions.md). */
+/** The JSON shape of a `/v1/log/audit` event; `response.time` in nanoseconds (protocol.md §20.3). */
 export function auditEventJson(e: AuditEvent): object {
   const request: Record<string, string> = {};
   if (e.ip) request.ip = e.ip;
@@ -32,7 +32,7 @@ export function auditEventJson(e: AuditEvent): object {
   return { time: e.time.toString(), request, response: { code: e.status, time: e.durationNs } };
 }
 
-/** The slog text line of an audit event (kes-vectors §10). */
+/** The slog text line of an audit event (test-vectors.md §10). */
 export function auditEventText(e: AuditEvent): string {
   return formatRecord(e.time, LOG_INFO, e.message, [
     ['req.method', e.method],

@@ -1,5 +1,5 @@
 /**
- * The error log (kes-spec §11.1, decisions.md): slog text lines on stderr at or above the
+ * The error log (protocol.md §11.1, §20.19): slog text lines on stderr at or above the
  * configured level, and every event at INFO or above (DEBUG too when configured) to the
  * subscribers of `/v1/log/error`. Messages must never contain secret material.
  */

@@ -1,5 +1,5 @@
 /**
- * KES's Prometheus metrics (kes-spec §12): request counters by status class and code, active
+ * KES's Prometheus metrics (protocol.md §12): request counters by status class and code, active
  * requests, a response-time histogram, log event counters and system gauges. Labels come from a
  * closed set (the status code), never from request data.
  *

@@ -25,7 +25,7 @@ function openssl(args: string[]): { ok: boolean; out: string } {
 }
 
 describe('createSelfSignedFromApiKey', () => {
-  test('the certificate identity is the API key identity (kes-vectors §1.1)', () => {
+  test('the certificate identity is the API key identity (test-vectors.md §1.1)', () => {
     const key = ApiKey.parse(VECTOR_KEY);
     assert.equal(key.identity, VECTOR_IDENTITY);
     const { der } = createSelfSignedFromApiKey(key);

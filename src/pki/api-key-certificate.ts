@@ -1,5 +1,5 @@
 /**
- * The client certificate made in memory from an API key (kes-spec §2.3): the client presents a
+ * The client certificate made in memory from an API key (protocol.md §2.3): the client presents a
  * self-signed Ed25519 certificate for the key, and the server derives the identity from it.
  */
 import type { ApiKey } from '../auth/api-key.js';

@@ -3,7 +3,7 @@
  * resumed TLS session (whose certificate was verified when the session began, against the CAs
  * of that time) and a client certificate forwarded by a TLS proxy.
  *
- * The rules follow the handshake's (kes-spec §1.1: `tls.ca` is added to the system roots): a
+ * The rules follow the handshake's (protocol.md §1.1: `tls.ca` is added to the system roots): a
  * certificate is trusted when it is valid now and a chain of valid CA certificates, each
  * signing the one below it, leads from it to a self-signed certificate of the trust store. The
  * store's other certificates and the intermediates a client sent may be links of the chain.

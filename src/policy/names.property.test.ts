@@ -5,7 +5,7 @@ import { isValidName, isValidPattern, patternPrefix } from './names.js';
 import { Policy } from './policy.js';
 import { PolicySet } from './policy-set.js';
 
-// Oracles written from kes-spec §4.1 and §3.2, character by character (no regular expressions).
+// Oracles written from protocol.md §4.1 and §3.2, character by character (no regular expressions).
 
 const NAME_CHARS = new Set('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-');
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isValidName, isValidPattern, patternPrefix } from './names.js';
 
-// kes-vectors §5
+// test-vectors.md §5
 const validNames = ['my-key', 'abc123', '0', '123ABC321', '_-___---_', '_0', '0-Z', 'my_key-0', 'a'.repeat(80)];
 const invalidNames = ['', 'my.key', 'key/', '☰', 'hel<lo', 'Εmacs', 'a'.repeat(81), '-a', 'a-', '_', 'my-minio-key*', 'my-minio-key/', 'a b', 'a\u0000'];
 const validPatterns = ['my-key', 'abc123', '0', '123ABC321', '_-___---_', '_0', '0-Z', '*', 'my*', '_-*', '', 'my-minio-key*', '_*', 'a'.repeat(79) + '*'];

@@ -1,5 +1,5 @@
 /**
- * Names and listing patterns (kes-spec §4.1).
+ * Names and listing patterns (protocol.md §4.1).
  *
  * A name (key, policy, identity) is 1…80 bytes of `0-9 A-Z a-z _ -`; `-` may not start or end
  * it and `_` alone is invalid. A listing pattern follows the same rules with an optional
@@ -25,7 +25,7 @@ export function isValidPattern(pattern: string): boolean {
 
 /**
  * The name prefix a listing pattern selects: `*` and `` select everything, a trailing `*` is
- * stripped (decisions.md §16.4: the same for keys, policies and identities).
+ * stripped (protocol.md §20.4: the same for keys, policies and identities).
  */
 export function patternPrefix(pattern: string): string {
   return pattern.endsWith('*') ? pattern.slice(0, -1) : pattern;

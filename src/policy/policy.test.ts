@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Policy } from './policy.js';
 import { PolicyConfigError, PolicySet } from './policy-set.js';
 
-// kes-vectors §7 (minio/kms-go kes/policy_test.go)
+// test-vectors.md §7 (minio/kms-go kes/policy_test.go)
 const cases: { allow: string[]; deny: string[]; paths: [string, boolean][] }[] = [
   { allow: [], deny: [], paths: [['/v1/status', false], ['/v1/key/create/my-key', false], ['/v1/identity/list/a', false]] },
   { allow: ['/v1/status'], deny: [], paths: [['/v1/status', true], ['/v1/key/create/my-key', false], ['/v1/identity/list/a', false]] },
@@ -24,7 +24,7 @@ const cases: { allow: string[]; deny: string[]; paths: [string, boolean][] }[] =
   { allow: ['*'], deny: ['/v1/key/delete/*'], paths: [['/v1/key/create/x', true], ['/v1/key/delete/x', false]] },
 ];
 
-describe('Policy.isAllowed (kes-vectors §7)', () => {
+describe('Policy.isAllowed (test-vectors.md §7)', () => {
   for (const [i, c] of cases.entries()) {
     test(`policy #${i} allow=${JSON.stringify(c.allow)} deny=${JSON.stringify(c.deny)}`, () => {
       const p = new Policy(c);

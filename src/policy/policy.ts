@@ -1,5 +1,5 @@
 /**
- * Policies (kes-spec §3.2): allow and deny patterns over request paths.
+ * Policies (protocol.md §3.2): allow and deny patterns over request paths.
  *
  * A pattern ending in `*` matches every path that starts with the pattern without the `*`
  * (a plain prefix match that also crosses `/`); any other pattern must equal the path. The

@@ -1,5 +1,5 @@
 /**
- * Authentication and authorization of a request (kes-spec §2, §3): the identity comes from the
+ * Authentication and authorization of a request (protocol.md §2, §3): the identity comes from the
  * connection (or, for a configured TLS proxy, from the certificate it forwards); the admin may
  * do everything; any other identity only what its policy allows.
  */

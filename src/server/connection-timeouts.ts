@@ -1,5 +1,5 @@
 /**
- * Per-connection time-outs (kes-spec §1.1: Go's ReadHeaderTimeout 5 s and IdleTimeout 90 s).
+ * Per-connection time-outs (protocol.md §1.1: Go's ReadHeaderTimeout 5 s and IdleTimeout 90 s).
  *
  * Node's `http2.createSecureServer({ allowHTTP1: true })` does not run http.Server's connection
  * checks, so its `headersTimeout` never fires for HTTP/1.1 clients, and an HTTP/2 session may

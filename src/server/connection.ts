@@ -1,5 +1,5 @@
 /**
- * Per-connection client identity (kes-spec §2.1), computed once when the TLS handshake
+ * Per-connection client identity (protocol.md §2.1), computed once when the TLS handshake
  * completes and kept on the socket: every request on the connection reuses it.
  */
 import { X509Certificate } from 'node:crypto';
@@ -36,7 +36,7 @@ export function identifyConnection(socket: TLSSocket, trust?: TrustStore): ConnI
   const cert = socket.getPeerX509Certificate();
   let identity = '';
   let distrust: Distrust | undefined;
-  // A CA certificate is never a client identity (decisions.md: "more than one client certificate").
+  // A CA certificate is never a client identity (protocol.md §20.25: "more than one client certificate").
   if (cert && !cert.ca) {
     try {
       identity = identityOfCertificate(cert.raw);

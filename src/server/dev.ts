@@ -1,5 +1,5 @@
 /**
- * `kes server --dev` (decisions.md): an ephemeral server for trying things out. In-memory key
+ * `kes server --dev` (protocol.md §20.21): an ephemeral server for trying things out. In-memory key
  * store, a self-signed ECDSA P-256 server certificate, and a fresh admin API key whose client
  * certificate and key are written, with the server certificate, to a new temporary folder.
  *

@@ -1,5 +1,5 @@
 /**
- * THE place where errors become HTTP responses (kes-spec §5): a KesError answers with its status
+ * THE place where errors become HTTP responses (protocol.md §5): a KesError answers with its status
  * and message; anything else is logged and answered with a generic 500. Messages of internal
  * failures (the `cause` of a KesError, or unexpected errors) go to the error log only.
  */

@@ -1,5 +1,5 @@
 /**
- * The per-request pipeline (kes-spec §1.3), in KES's order: route → method check → timeout →
+ * The per-request pipeline (protocol.md §1.3), in KES's order: route → method check → timeout →
  * authenticate → body limit → handler → response. Handlers throw; errors are answered by
  * {@link errorResponse}. The audit event is recorded exactly once per request; the request
  * metrics count, as KES's, the requests that pass authentication.
@@ -248,7 +248,7 @@ class Exchange implements RequestContext, Expirable {
     this.send(status, { ...headers, 'content-type': 'application/json' }, body);
   }
 
-  /** Route timeout (decisions.md): 503 and the connection closed; a started stream is cut. */
+  /** Route timeout (protocol.md §20.17): 503 and the connection closed; a started stream is cut. */
   expire(): void {
     if (this.finished) return;
     if (this.res.headersSent) return this.destroy();

@@ -1,5 +1,5 @@
 /**
- * Request routing with Go `http.ServeMux` semantics (kes-spec §1.2), which KES clients rely on:
+ * Request routing with Go `http.ServeMux` semantics (protocol.md §1.2), which KES clients rely on:
  * - unclean paths (`//`, `/./`, `/../`) are redirected (301) to the cleaned path;
  * - a route path ending in `/` is a subtree: it matches every path below it, longest wins;
  * - a subtree root requested without its trailing slash is redirected (301) to it, query kept;

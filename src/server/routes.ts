@@ -1,5 +1,5 @@
 /**
- * THE route table (kes-spec §6, §7.1): one entry per endpoint with its method, body limit,
+ * THE route table (protocol.md §6, §7.1): one entry per endpoint with its method, body limit,
  * timeout, authentication and handler. `/v1/api` lists it, and config `api:` entries override
  * timeouts and `skip_auth`.
  */

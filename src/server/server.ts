@@ -39,7 +39,7 @@ export interface StartOptions extends RuntimeOptions {
 }
 
 /**
- * Go's http.Server settings in KES (kes-spec §1.1): ReadHeaderTimeout 5 s (which also bounds
+ * Go's http.Server settings in KES (protocol.md §1.1): ReadHeaderTimeout 5 s (which also bounds
  * the TLS handshake) and IdleTimeout 90 s.
  */
 const HEADERS_TIMEOUT_MS = 5_000;

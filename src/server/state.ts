@@ -47,7 +47,7 @@ export interface Runtime {
   readonly stderr: Writable | null;
 }
 
-/** TLS proxies allowed to forward client certificates (kes-spec §2.5). */
+/** TLS proxies allowed to forward client certificates (protocol.md §2.5). */
 export interface ProxySettings {
   identities: ReadonlySet<string>;
   /** Lower-case header name. */
@@ -66,7 +66,7 @@ export interface ServerState {
   readonly router: Router<Route>;
   readonly errorLog: ErrorLog;
   readonly auditLog: AuditLog;
-  /** The type of newly created keys (always AES256, decisions.md). */
+  /** The type of newly created keys (always AES256, protocol.md §20.14). */
   readonly keyType: KeyType;
   /** `created_at` of policies and identities: the server start in the local time zone. */
   readonly createdAt: string;

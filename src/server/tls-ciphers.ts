@@ -1,5 +1,5 @@
 /**
- * The TLS parameters of the listener (kes-spec §1.1): TLS 1.2 at least, and modern cipher suites
+ * The TLS parameters of the listener (protocol.md §1.1): TLS 1.2 at least, and modern cipher suites
  * only, as KES v0.22 pinned them. TLS 1.3 offers its three AEAD suites; TLS 1.2 only ECDHE key
  * exchange (forward secrecy) with AES-GCM or ChaCha20-Poly1305. Never CBC, RC4, 3DES, static RSA
  * or finite-field DH key exchange. All of these are allowed by HTTP/2 (RFC 7540 Appendix A).

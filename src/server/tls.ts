@@ -1,5 +1,5 @@
 /**
- * TLS material from the config (kes-spec §1.1): server certificate chain and private key (PEM,
+ * TLS material from the config (protocol.md §1.1): server certificate chain and private key (PEM,
  * legacy encrypted keys with `tls.password`), extra CAs from a file or a directory, and the
  * client-certificate mode. Every error says what failed and where.
  */

@@ -1,6 +1,6 @@
 /**
  * `kes identity [API-KEY|FILE]` and its local subcommands (`new`, `of`): API keys and identities
- * without a server (kes-spec §2.3, §15.3). The server-side subcommands (`info`, `ls`) are
+ * without a server (protocol.md §2.3, §15.3). The server-side subcommands (`info`, `ls`) are
  * appended to `subcommands` by commands/index.ts.
  */
 import type { Command, CommandContext } from '../command.js';

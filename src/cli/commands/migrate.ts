@@ -1,6 +1,6 @@
 /**
  * `kes migrate`: copies keys from the key store of one KES config file to the key store of
- * another, entry by entry and byte for byte (kes-spec §15.3).
+ * another, entry by entry and byte for byte (protocol.md §15.3).
  */
 import { resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';

@@ -1,4 +1,4 @@
-/** The start banner of `kes server` (kes-spec §14). */
+/** The start banner of `kes server` (protocol.md §14). */
 import type { ServerConfig } from '../../config/types.js';
 import type { BuildInfo } from '../../util/build-info.js';
 import { levelName } from '../../log/slog-text.js';

@@ -1,4 +1,4 @@
-/** The `keystore.aws.secretsmanager` section (kes-spec §13.2). */
+/** The `keystore.aws.secretsmanager` section (protocol.md §13.2). */
 import { compact, type ConfigNode } from '../../config/config-node.js';
 
 export interface AwsSecretsManagerConfig {

@@ -1,5 +1,5 @@
 /**
- * The reachability check of HTTP key stores (kes-spec §9.3: "status = plain GET to the endpoint
+ * The reachability check of HTTP key stores (protocol.md §9.3: "status = plain GET to the endpoint
  * URL, any HTTP answer = reachable"). Nothing is sent but the GET: no credentials, no body.
  */
 import * as http from 'node:http';

@@ -1,5 +1,5 @@
 /**
- * The AWS Secrets Manager key store (kes-spec §9.3 `keystore.aws.secretsmanager`): one secret
+ * The AWS Secrets Manager key store (protocol.md §9.3 `keystore.aws.secretsmanager`): one secret
  * per key, named after the key, holding the stored entry.
  *
  * Compatible with KES in both directions: entries are written as `SecretString` (the entries the

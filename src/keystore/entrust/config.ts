@@ -1,5 +1,5 @@
 /**
- * The `keystore.entrust.keycontrol` section (Entrust KeyControl, kes-spec §13.2): parsed and checked; this version has no
+ * The `keystore.entrust.keycontrol` section (Entrust KeyControl, protocol.md §13.2): parsed and checked; this version has no
  * connector for it yet.
  */
 import { compact, type ConfigNode } from '../../config/config-node.js';

@@ -1,5 +1,5 @@
 /**
- * The `keystore.fortanix.sdkms` section (Fortanix SDKMS, kes-spec §13.2): parsed and checked; this version has no
+ * The `keystore.fortanix.sdkms` section (Fortanix SDKMS, protocol.md §13.2): parsed and checked; this version has no
  * connector for it yet.
  */
 import { compact, type ConfigNode } from '../../config/config-node.js';

@@ -47,7 +47,7 @@ describe('FsKeyStore', () => {
     assert.deepEqual(await listAll(store), ['legacy-key', 'minio-key']);
   });
 
-  test('rejects names containing /, \\ or . (kes-vectors §5)', async () => {
+  test('rejects names containing /, \\ or . (test-vectors.md §5)', async () => {
     const store = await FsKeyStore.open(join(dir, 'names'));
     for (const name of ['', '.', '..', '.my-key', 'my.key', '/my-key', '\\my-key', 'my-key/', 'my/key', './my-key', './../my-key']) {
       assert.equal(isValidFileName(name), false, name);

@@ -1,5 +1,5 @@
 /**
- * The filesystem key store (kes-spec §9.3 `keystore.fs`): one file per key, named after the key.
+ * The filesystem key store (protocol.md §9.3 `keystore.fs`): one file per key, named after the key.
  *
  * Files are compatible with KES in both directions: the file content is the stored entry, files
  * have mode 0600 and the directory is created with mode 0755 if missing.
@@ -166,7 +166,7 @@ export class FsKeyStore implements KeyStore {
   }
 }
 
-/** Key names the store accepts: non-empty, without `/`, `\` or `.` (kes-vectors §5). */
+/** Key names the store accepts: non-empty, without `/`, `\` or `.` (test-vectors.md §5). */
 export function isValidFileName(name: string): boolean {
   return name.length > 0 && !/[/\\.\0]/.test(name);
 }

@@ -1,5 +1,5 @@
 /**
- * The `keystore.gcp.secretmanager` section (GCP Secret Manager, kes-spec §13.2): parsed and checked; this version has no
+ * The `keystore.gcp.secretmanager` section (GCP Secret Manager, protocol.md §13.2): parsed and checked; this version has no
  * connector for it yet.
  */
 import type { ConfigNode } from '../../config/config-node.js';

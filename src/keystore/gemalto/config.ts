@@ -1,5 +1,5 @@
 /**
- * The `keystore.gemalto.keysecure` section (Gemalto KeySecure, kes-spec §13.2): parsed and checked; this version has no
+ * The `keystore.gemalto.keysecure` section (Gemalto KeySecure, protocol.md §13.2): parsed and checked; this version has no
  * connector for it yet.
  */
 import { compact, type ConfigNode } from '../../config/config-node.js';

@@ -1,11 +1,11 @@
-/** The `keystore.vault` section (kes-spec §13.2). */
+/** The `keystore.vault` section (protocol.md §13.2). */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { compact, type ConfigNode } from '../../config/config-node.js';
 import { readClientTls } from '../../config/client-tls-config.js';
 
 /**
- * `keystore.vault` (kes-spec §9.3, §13.2). Exactly one of token, approle and kubernetes is
+ * `keystore.vault` (protocol.md §9.3, §13.2). Exactly one of token, approle and kubernetes is
  * set. Namespaces: '' or absent = root; `/` in an auth section = root regardless of the
  * store's namespace.
  */

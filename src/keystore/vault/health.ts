@@ -1,5 +1,5 @@
 /**
- * Vault's health as the key store sees it (kes-spec §9.3 "Health"): `GET /v1/sys/health`, in
+ * Vault's health as the key store sees it (protocol.md §9.3 "Health"): `GET /v1/sys/health`, in
  * the root namespace and without a token, checked in the background every `status.ping`.
  *
  * A sealed or uninitialised Vault serves nothing, so while the last check (or the last

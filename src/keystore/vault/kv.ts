@@ -1,5 +1,5 @@
 /**
- * Vault's KV secrets engine, version 1 and 2, in KES's storage layout (kes-spec §9.3): one
+ * Vault's KV secrets engine, version 1 and 2, in KES's storage layout (protocol.md §9.3): one
  * secret per key at `<prefix>/<name>`, holding a single field named after the key whose value
  * is the stored string.
  *

@@ -1,5 +1,5 @@
 /**
- * How the Vault key store obtains a token (kes-spec §9.3 "Auth"): a static token from the
+ * How the Vault key store obtains a token (protocol.md §9.3 "Auth"): a static token from the
  * config, or a login with AppRole or Kubernetes service account credentials.
  */
 import { readFile } from 'node:fs/promises';

@@ -1,5 +1,5 @@
 /**
- * The token lifecycle of the Vault key store (kes-spec §9.3 "Token renewal"): one current
+ * The token lifecycle of the Vault key store (protocol.md §9.3 "Token renewal"): one current
  * token, renewed in the background before it expires, replaced by a new login when renewal
  * fails or no longer extends it, and replaced on demand when Vault rejects it.
  *

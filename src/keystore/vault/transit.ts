@@ -1,5 +1,5 @@
 /**
- * Optional transit wrapping (kes-spec §9.3): with `transit.key` set, every value is encrypted
+ * Optional transit wrapping (protocol.md §9.3): with `transit.key` set, every value is encrypted
  * by Vault's transit engine before it is stored, so the KV secret holds only the transit
  * ciphertext (`vault:v1:…`). Reading decrypts values that carry a transit prefix; values
  * stored before wrapping was enabled are read as they are.

@@ -1,5 +1,5 @@
 /**
- * The HashiCorp Vault / OpenBao key store (kes-spec §9.3 `keystore.vault`): keys are secrets
+ * The HashiCorp Vault / OpenBao key store (protocol.md §9.3 `keystore.vault`): keys are secrets
  * of a KV engine (v1 or v2) in KES's layout, so keys written by KES are read and the other way
  * round, optionally wrapped by a transit key.
  *

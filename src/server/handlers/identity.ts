@@ -1,4 +1,4 @@
-/** Identity endpoints (kes-spec §6.16, decisions.md §16.1 for self-describe). */
+/** Identity endpoints (protocol.md §6.16, §20.1 for self-describe). */
 import { KesError } from '../../api/errors.js';
 import { json, type Reply } from '../reply.js';
 import type { RequestContext } from '../context.js';

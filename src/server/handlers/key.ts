@@ -1,4 +1,4 @@
-/** Key endpoints (kes-spec §6.6–§6.14, §7.1 bulk decrypt). */
+/** Key endpoints (protocol.md §6.6–§6.14, §7.1 bulk decrypt). */
 import { randomBytes } from '../../crypto/random.js';
 import { KesError } from '../../api/errors.js';
 import { SecretKey } from '../../crypto/secret-key.js';
@@ -38,7 +38,7 @@ export async function importKey(ctx: RequestContext): Promise<undefined> {
   const name = keyName(ctx);
   const message = 'invalid import key request body';
   const body = await jsonBody(ctx, message);
-  // Current body {"key","cipher"}; MinIO 2022–2023 sent {"bytes","algorithm"} (decisions.md).
+  // Current body {"key","cipher"}; MinIO 2022–2023 sent {"bytes","algorithm"} (protocol.md §20.12).
   const legacy = getField(body, 'key') === undefined && getField(body, 'bytes') !== undefined;
   const { material, cipher } = fields(
     body,

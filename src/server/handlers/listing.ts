@@ -1,5 +1,5 @@
 /**
- * Streamed listings (decisions.md §16.5): every match in one answer, written in sorted order as
+ * Streamed listings (protocol.md §20.5): every match in one answer, written in sorted order as
  * the store pages through them, so memory stays bounded by a page and not by the key count.
  * The first name is fetched before the status line, so a failing store still gets an error
  * response; a failure later cuts the response (JSON) or ends it with `{"error"}` (NDJSON).

@@ -1,5 +1,5 @@
 /**
- * Log streams `/v1/log/error` and `/v1/log/audit` (kes-spec §6.17, decisions.md §16.2): NDJSON,
+ * Log streams `/v1/log/error` and `/v1/log/audit` (protocol.md §6.17, §20.2): NDJSON,
  * one event per line, flushed per event, from subscription until the client disconnects.
  * A client that stops reading is disconnected once 1 MiB is buffered for it.
  */

@@ -1,4 +1,4 @@
-/** Policy endpoints (kes-spec §6.15): policies are static, from the config file. */
+/** Policy endpoints (protocol.md §6.15): policies are static, from the config file. */
 import { KesError } from '../../api/errors.js';
 import type { Policy } from '../../policy/policy.js';
 import { json, type Reply } from '../reply.js';

@@ -1,4 +1,4 @@
-/** Server endpoints: /version, /v1/ready, /v1/status, /v1/api, /v1/metrics (kes-spec §6.1–§6.5). */
+/** Server endpoints: /version, /v1/ready, /v1/status, /v1/api, /v1/metrics (protocol.md §6.1–§6.5). */
 import { arch, availableParallelism, platform } from 'node:os';
 import { KesError } from '../../api/errors.js';
 import { KeyStoreUnreachableError } from '../../keystore/keystore.js';
@@ -38,7 +38,7 @@ export async function status(ctx: RequestContext): Promise<Reply> {
   };
   try {
     const { latencyMs } = await state.cache.status();
-    body.keystore_latency = Math.max(1, Math.round(latencyMs * 1e6)); // nanoseconds (decisions.md)
+    body.keystore_latency = Math.max(1, Math.round(latencyMs * 1e6)); // nanoseconds (protocol.md §20.3)
   } catch {
     body.keystore_unavailable = true;
     body.keystore_unreachable = true;
