@@ -106,7 +106,7 @@ describe('kes identity (no subcommand)', () => {
     assert.deepEqual(await kes(['identity', path], {}), { code: 0, stdout: `${VECTOR_KEY}\n`, stderr: '' });
     const tty = fields((await kes(['identity', path], {}, { tty: true })).stdout);
     assert.deepEqual(tty, { 'API key': VECTOR_KEY, Identity: VECTOR_IDENTITY });
-    // A certificate openssl makes for that key has the vector identity (kes-vectors §1.2 root.cert).
+    // A certificate openssl makes for that key has the vector identity (test-vectors.md §1.2 root.cert).
     const cert = opensslCertificate({ pem: keyPem }, 3, 'root@play.min.io');
     assert.equal(cert.identity, VECTOR_IDENTITY);
     assert.equal((await kes(['identity', 'of', file('root.cert', cert.certPem)], {})).stdout, `${VECTOR_IDENTITY}\n`);

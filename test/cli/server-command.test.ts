@@ -1,4 +1,4 @@
-/** `kes server`: dev mode, config files, SIGHUP reload, graceful stop, start-up errors (kes-spec §14). */
+/** `kes server`: dev mode, config files, SIGHUP reload, graceful stop, start-up errors (protocol.md §14). */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { errorFromResponse, normalizeEndpoint } from '../../src/client/index.js';
 
-test('error responses map to codes by (status, message), legacy spellings included (kes-vectors §8)', () => {
+test('error responses map to codes by (status, message), legacy spellings included (test-vectors.md §8)', () => {
   const json = 'application/json';
   const cases: [number, string, string | undefined, string, string][] = [
     [404, '{"message":"key does not exist"\n}', json, 'KES_ERR_KEY_NOT_FOUND', 'key does not exist'],
@@ -26,7 +26,7 @@ test('error responses map to codes by (status, message), legacy spellings includ
   }
 });
 
-test('endpoints are normalized like the KES SDK (kes-vectors §8)', () => {
+test('endpoints are normalized like the KES SDK (test-vectors.md §8)', () => {
   assert.equal(normalizeEndpoint('https://127.0.0.1:7373/'), 'https://127.0.0.1:7373');
   assert.equal(normalizeEndpoint(' https://127.0.0.1:7373/ '), 'https://127.0.0.1:7373');
   assert.equal(normalizeEndpoint('127.0.0.1:7373'), 'https://127.0.0.1:7373');

@@ -1,4 +1,4 @@
-/** Several endpoints: failover while one server is stopped, retries on 503 (kes-spec §7.3). */
+/** Several endpoints: failover while one server is stopped, retries on 503 (protocol.md §7.3). */
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as https from 'node:https';

@@ -1,7 +1,7 @@
 /**
  * The rows of the bad-input matrix (test/server/bad-input*.test.ts): for each route of the route
  * table, a valid request, and the requests of every class of bad input that applies to the
- * route, each with the exact answer KES gives (kes-spec §1.2–§1.4, §4, §5; decisions.md).
+ * route, each with the exact answer KES gives (protocol.md §1.2–§1.4, §4, §5, §20).
  *
  * Classes are derived from the route's attributes (method, subtree or exact path, body limit,
  * authentication), so a new route is covered by them automatically; only its valid request (in
@@ -85,7 +85,7 @@ export function resourceKind(route: Route): 'key' | 'policy' | 'identity' | 'pat
   throw new Error(`the subtree route ${route.path} takes an unknown kind of resource: classify it in resourceKind`);
 }
 
-/** KES's 400 for an invalid name or listing pattern (kes-spec §5.3). */
+/** KES's 400 for an invalid name or listing pattern (protocol.md §5.3). */
 function invalidResource(kind: 'key' | 'policy' | 'identity' | 'pattern', r: string): Expect {
   if (kind === 'pattern') return { status: 400, message: `listing pattern '${r}' is empty, too long or is invalid` };
   if (kind === 'identity') return { status: 400, message: `identity '${r}' is empty, too long or contains invalid characters` };
@@ -210,7 +210,7 @@ export function bodyRows(route: Route, valid: ValidRequest, shape: BodyShape): R
 /**
  * The rows of a client whose policy allows only `allowed` paths: authorization comes after the
  * method check and before the body limit and the handler (as KES, whose body limit only bounds
- * what its handler reads: kes-spec §1.3).
+ * what its handler reads: protocol.md §1.3).
  */
 export function limitedRows(route: Route, valid: ValidRequest, allowed: ReadonlySet<string>, shape?: BodyShape): Row[] {
   const path = route.path + valid.resource;

@@ -1,5 +1,5 @@
 /**
- * The key store contract suite (kes-spec §9.1). Every backend runs it:
+ * The key store contract suite (protocol.md §9.1). Every backend runs it:
  *
  *   describeKeyStore('fs', async () => ({ store: await FsKeyStore.open(dir), cleanup }));
  *

@@ -73,7 +73,7 @@ const KEY_ROUTES = ['/v1/key/create/', '/v1/key/generate/', '/v1/key/encrypt/', 
 
 type Op = 'create' | 'generate' | 'encrypt' | 'decrypt' | 'describe' | 'list';
 
-/** KES's 502 message for a store failure during each operation (kes-spec §5.3). */
+/** KES's 502 message for a store failure during each operation (protocol.md §5.3). */
 const STORE_FAILURE: Record<Op, string> = {
   create: 'failed to create key',
   generate: 'failed to read key',

@@ -1,5 +1,5 @@
 /**
- * Known-answer vectors from KES (../shared/spec/kes-vectors.md), used by unit and server tests.
+ * Known-answer vectors from KES (docs/test-vectors.md), used by unit and server tests.
  * Values only; each group names its section.
  */
 

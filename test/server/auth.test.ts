@@ -1,4 +1,4 @@
-/** Identities, policies and authorization over real mTLS (kes-spec §2, §3, §6.15, §6.16). */
+/** Identities, policies and authorization over real mTLS (protocol.md §2, §3, §6.15, §6.16). */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
@@ -107,7 +107,7 @@ describe('authorization', () => {
     assert.equal(lines.find((l) => l.identity === t.admin.identity)?.admin, true);
   });
 
-  test('self-describe works for every authenticated identity (decisions.md §16.1)', async () => {
+  test('self-describe works for every authenticated identity (protocol.md §20.1)', async () => {
     let r = await t.client(app).request('GET', '/v1/identity/self/describe');
     assert.equal(r.status, 200);
     const self = r.json();

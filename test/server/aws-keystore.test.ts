@@ -1,4 +1,4 @@
-/** The server on the AWS Secrets Manager key store (a fake of the service, kes-spec §9.3). */
+/** The server on the AWS Secrets Manager key store (a fake of the service, protocol.md §9.3). */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';

@@ -1,6 +1,6 @@
 /**
  * Interoperability with KES's formats, checked by code written here independently of the
- * product: the key file the server writes is decoded per kes-spec §8.3 and used to decrypt the
+ * product: the key file the server writes is decoded per protocol.md §8.3 and used to decrypt the
  * server's ciphertexts per §8.4; ciphertexts made here in all three formats (raw, MessagePack,
  * JSON) are decrypted by the server.
  */
@@ -69,7 +69,7 @@ describe('KES format interoperability (independent implementation)', () => {
   });
   after(() => t.close());
 
-  test('the key file is base64(protobuf KeyVersion), mode 0600 (kes-spec §8.3)', () => {
+  test('the key file is base64(protobuf KeyVersion), mode 0600 (protocol.md §8.3)', () => {
     const path = join(t.dir, 'keys', 'interop');
     assert.equal(statSync(path).mode & 0o777, 0o600);
     const text = readFileSync(path, 'ascii');
@@ -87,7 +87,7 @@ describe('KES format interoperability (independent implementation)', () => {
     keyBytes = secret.get(1) as Buffer;
   });
 
-  test('the server\'s ciphertexts decrypt with the key from the file (kes-spec §8.4)', async () => {
+  test('the server\'s ciphertexts decrypt with the key from the file (protocol.md §8.4)', async () => {
     const aad = Buffer.from('bucket/object');
     const plaintext = Buffer.from('interop plaintext');
     const r = await t.client().request('PUT', '/v1/key/encrypt/interop', { plaintext: plaintext.toString('base64'), context: aad.toString('base64') });

@@ -1,4 +1,4 @@
-/** Key endpoints over real mTLS connections (kes-spec §6.6–§6.14, §7). */
+/** Key endpoints over real mTLS connections (protocol.md §6.6–§6.14, §7). */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
@@ -153,7 +153,7 @@ describe('key API', () => {
     assert.equal((await c.request('GET', '/v1/key/describe/imp-bad')).status, 404);
   });
 
-  test('decrypts KES\'s ciphertexts of every format with imported keys (kes-vectors §2.1)', async () => {
+  test('decrypts KES\'s ciphertexts of every format with imported keys (test-vectors.md §2.1)', async () => {
     await c.request('POST', '/v1/key/import/vec-aes', { key: b64(KEY_Z), cipher: 'AES256' });
     await c.request('POST', '/v1/key/import/vec-chacha', { key: b64(KEY_Z), cipher: 'ChaCha20' });
     for (const [i, v] of DECRYPT_VECTORS.entries()) {

@@ -1,5 +1,5 @@
 /**
- * TLS hardening (issue 7, item 5; kes-spec §1.1): TLS 1.2 minimum and modern cipher suites only,
+ * TLS hardening (issue 7, item 5; protocol.md §1.1): TLS 1.2 minimum and modern cipher suites only,
  * also after a reload; Ed25519 client certificates over TLS 1.2 and 1.3; tls.auth: on rejects
  * bad client certificates over HTTP/2 too; the start banner warns when client certificates are
  * not verified; and `kes server` rotates server and CA certificates on SIGHUP without dropping

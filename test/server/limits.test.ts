@@ -1,5 +1,5 @@
 /**
- * Slow, silent and flooding clients (issue 7; kes-spec §1.1: Go's ReadHeaderTimeout 5 s and
+ * Slow, silent and flooding clients (issue 7; protocol.md §1.1: Go's ReadHeaderTimeout 5 s and
  * IdleTimeout 90 s): they are closed, or answered with a 4xx, and the server stays up. The slow
  * scenarios wait for the real 5 s time-outs, so they run concurrently.
  */

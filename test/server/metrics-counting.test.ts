@@ -1,5 +1,5 @@
 /**
- * Where the request metrics count (kes-spec §12): as KES, a request of a key, policy or identity
+ * Where the request metrics count (protocol.md §12): as KES, a request of a key, policy or identity
  * route is counted once it passes the method and policy checks, whatever its handler answers;
  * requests refused before (405, 403, a missing certificate), unknown paths and redirects are
  * not counted. One test per outcome class.

@@ -1,4 +1,4 @@
-/** Status, readiness, metrics and the log streams (kes-spec §6.2–§6.4, §6.17, §11, §12). */
+/** Status, readiness, metrics and the log streams (protocol.md §6.2–§6.4, §6.17, §11, §12). */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';

@@ -1,4 +1,4 @@
-/** Go ServeMux routing, methods, body limits, time-outs and the /v1/api table (kes-spec §1, §6). */
+/** Go ServeMux routing, methods, body limits, time-outs and the /v1/api table (protocol.md §1, §6). */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tls from 'node:tls';
@@ -97,7 +97,7 @@ describe('routing and transport', () => {
     assert.match(text, /\{"message":"request timeout exceeded"\n\}$/);
   });
 
-  test('/v1/api lists the 22 KES routes with their defaults (kes-vectors §9)', async () => {
+  test('/v1/api lists the 22 KES routes with their defaults (test-vectors.md §9)', async () => {
     const r = await c.request('GET', '/v1/api');
     const apis = r.json() as { method: string; path: string; max_body: number; timeout: number }[];
     assert.equal(apis.length, 22);

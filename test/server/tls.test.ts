@@ -1,4 +1,4 @@
-/** Client-certificate modes, the TLS proxy and reloading (kes-spec §1.1, §2.5, §14). */
+/** Client-certificate modes, the TLS proxy and reloading (protocol.md §1.1, §2.5, §14). */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tls from 'node:tls';
@@ -43,7 +43,7 @@ describe('tls.auth: on', () => {
   });
 });
 
-describe('TLS proxy (decisions.md §16.8)', () => {
+describe('TLS proxy (protocol.md §20.8)', () => {
   let t: TestServer;
   const pki2 = createTestPki();
   const proxy = pki2.client({ commonName: 'proxy' });
@@ -68,7 +68,7 @@ describe('TLS proxy (decisions.md §16.8)', () => {
     assert.equal(r.json().identity, user.identity);
   });
 
-  test('missing, duplicate or invalid forwarded certificates are 400 (kes-vectors §1.3)', async () => {
+  test('missing, duplicate or invalid forwarded certificates are 400 (test-vectors.md §1.3)', async () => {
     const c = t.client(proxy);
     let r = await c.request('GET', '/v1/status');
     assert.deepEqual([r.status, r.json().message], [400, 'no client certificate is present']);

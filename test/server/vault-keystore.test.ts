@@ -1,4 +1,4 @@
-/** The server on the Vault key store (an in-repo fake of Vault's HTTP API, kes-spec §9.3). */
+/** The server on the Vault key store (an in-repo fake of Vault's HTTP API, protocol.md §9.3). */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
