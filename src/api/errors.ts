@@ -1,12 +1,20 @@
 /**
- * The error catalog shared by the server and the client SDK.
+ * The error catalogue shared by the server and the client SDK: every error answer the server
+ * gives comes from here (docs/errors.md lists them; a test pins them).
  *
  * KES's wire format carries no error codes: clients compare the pair (HTTP status, message).
- * Every error the server can answer with therefore has a stable code here, a status and the
- * exact KES message. Handlers throw {@link KesError}; one function turns it into a response.
+ * Every error therefore has a stable code here, a status and the exact KES message; some codes
+ * have further messages (variants), fixed or with `{placeholders}` filled in per request.
+ * Handlers throw {@link KesError}; one function turns it into a response.
  */
 
-/** Status and default message of each error code. */
+interface Entry {
+  status: number;
+  message: string;
+  variants?: Readonly<Record<string, string>>;
+}
+
+/** Status, default message and the other messages of each error code. */
 export const ERRORS = {
   // Sentinel errors of the KES SDK (kms-go kes/error.go): clients compare these by value.
   KES_ERR_NOT_ALLOWED: { status: 403, message: 'not authorized: insufficient permissions' },
@@ -18,29 +26,81 @@ export const ERRORS = {
   KES_ERR_DECRYPT: { status: 400, message: 'decryption failed: ciphertext is not authentic' },
 
   // Request errors whose message names the offending input.
-  KES_ERR_BAD_REQUEST: { status: 400, message: 'invalid request body' },
-  KES_ERR_INVALID_NAME: { status: 400, message: 'name is empty, too long or contains invalid characters' },
-  KES_ERR_INVALID_PATTERN: { status: 400, message: 'listing pattern is empty, too long or is invalid' },
-  KES_ERR_TLS: { status: 400, message: 'tls: client certificate is required' },
-  KES_ERR_METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
-  KES_ERR_UNSUPPORTED_ALGORITHM: { status: 406, message: 'algorithm is not supported' },
-  KES_ERR_INVALID_KEY_SIZE: { status: 406, message: 'invalid key size' },
+  KES_ERR_BAD_REQUEST: {
+    status: 400,
+    message: 'invalid request body',
+    variants: { import: 'invalid import key request body', tooManyCiphertexts: 'too many ciphertexts' },
+  },
+  KES_ERR_INVALID_NAME: {
+    status: 400,
+    message: 'name is empty, too long or contains invalid characters',
+    variants: {
+      key: "key name '{name}' is empty, too long or contains invalid characters",
+      policy: "policy name '{name}' is empty, too long or contains invalid characters",
+      identity: "identity '{name}' is empty, too long or contains invalid characters",
+    },
+  },
+  KES_ERR_INVALID_PATTERN: {
+    status: 400,
+    message: 'listing pattern is empty, too long or is invalid',
+    variants: { pattern: "listing pattern '{pattern}' is empty, too long or is invalid" },
+  },
+  KES_ERR_TLS: {
+    status: 400,
+    message: 'tls: client certificate is required',
+    variants: {
+      // A TLS proxy's forwarded certificate (protocol.md §2.5).
+      noForwardedCertificate: 'no client certificate is present',
+      tooManyForwardedCertificates: 'too many client certificates are present',
+      invalidForwardedCertificate: 'invalid client certificate',
+      // A resumed session whose certificate is no longer trusted (server/connection.ts).
+      untrusted: 'tls: client certificate {reason}',
+    },
+  },
+  KES_ERR_METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed', variants: { expected: "received method '{method}' expected '{expected}'" } },
+  KES_ERR_UNSUPPORTED_ALGORITHM: { status: 406, message: 'algorithm is not supported', variants: { named: "algorithm '{algorithm}' is not supported" } },
+  KES_ERR_INVALID_KEY_SIZE: { status: 406, message: 'invalid key size', variants: { named: "invalid key size for '{algorithm}'" } },
   KES_ERR_HMAC_NOT_SUPPORTED: { status: 409, message: 'key does not support HMAC' },
   KES_ERR_BODY_TOO_LARGE: { status: 413, message: 'request body too large' },
 
   // Server-side failures. Messages are generic: backend details go to the error log only.
   KES_ERR_INTERNAL: { status: 500, message: 'internal server error' },
   KES_ERR_NOT_IMPLEMENTED: { status: 501, message: 'not implemented' },
-  KES_ERR_STORE_FAILED: { status: 502, message: 'key store is unavailable' },
+  KES_ERR_STORE_FAILED: {
+    status: 502,
+    message: 'key store is unavailable',
+    variants: { create: 'failed to create key', read: 'failed to read key', delete: 'failed to delete key', list: 'failed to list keys' },
+  },
   KES_ERR_TIMEOUT: { status: 503, message: 'request timeout exceeded' },
   KES_ERR_STORE_UNREACHABLE: { status: 504, message: 'key store is not reachable' },
 
-  // Client side (SDK): a response the catalog does not know; its status is the server's.
+  // Client side (SDK): a response the catalogue does not know; its status is the server's.
   KES_ERR_HTTP: { status: 500, message: 'unexpected response' },
-} as const satisfies Record<string, { status: number; message: string }>;
+} as const satisfies Record<string, Entry>;
+
+/**
+ * The plain-text answers of the router, as Go's http.ServeMux gives them (protocol.md §1.2): an
+ * unknown path, and a path that cannot be decoded. They are not KES JSON errors.
+ */
+export const ROUTER_ANSWERS = {
+  notFound: { status: 404, body: '404 page not found\n' },
+  badPath: { status: 400, body: '400 Bad Request' },
+} as const;
+
+/**
+ * Messages of KES servers and SDKs before the current ones, which clients still recognise
+ * (protocol.md §5.1): the SDK maps them to the same codes.
+ */
+export const LEGACY_MESSAGES: readonly { status: number; message: string; code: KesErrorCode }[] = [
+  { status: 403, message: 'prohibited by policy', code: 'KES_ERR_NOT_ALLOWED' },
+  { status: 400, message: 'key does already exist', code: 'KES_ERR_KEY_EXISTS' },
+];
 
 /** A stable error code; callers branch on it, never on the message text. */
 export type KesErrorCode = keyof typeof ERRORS;
+
+/** The variant names of a code's further messages. */
+export type KesErrorVariant<C extends KesErrorCode> = (typeof ERRORS)[C] extends { variants: infer V } ? keyof V & string : never;
 
 /**
  * An error with a stable code, an HTTP status and a client-visible message.
@@ -52,6 +112,10 @@ export class KesError extends Error {
   readonly code: KesErrorCode;
   readonly status: number;
 
+  /**
+   * @param message the server passes none (the code's default) and uses {@link kesError} for
+   *   the other catalogued messages; the SDK passes the message it received
+   */
   constructor(code: KesErrorCode, message?: string, options?: ErrorOptions & { status?: number }) {
     super(message ?? ERRORS[code].message, options);
     this.code = code;
@@ -59,7 +123,32 @@ export class KesError extends Error {
   }
 }
 
+/**
+ * The error with one of a code's catalogued messages: `variant` names it, `values` fill its
+ * `{placeholders}`.
+ * @example kesError('KES_ERR_INVALID_NAME', 'key', { name })
+ */
+export function kesError<C extends KesErrorCode>(code: C, variant: KesErrorVariant<C>, values: Record<string, string> = {}, options?: ErrorOptions): KesError {
+  const template = (ERRORS[code] as Entry).variants![variant]!;
+  return new KesError(code, template.replace(/\{(\w+)\}/g, (_, key: string) => values[key] ?? `{${key}}`), options);
+}
+
 /** Reports whether err is a {@link KesError} with the given code. */
 export function isKesError(err: unknown, code?: KesErrorCode): err is KesError {
   return err instanceof KesError && (code === undefined || err.code === code);
+}
+
+/**
+ * Every message of the catalogue with its code and status; templates as regular expressions
+ * (a placeholder matches any text).
+ */
+export function catalogue(): { code: KesErrorCode; status: number; message: string; pattern: RegExp }[] {
+  const out: { code: KesErrorCode; status: number; message: string; pattern: RegExp }[] = [];
+  for (const [code, entry] of Object.entries(ERRORS) as [KesErrorCode, Entry][]) {
+    for (const message of [entry.message, ...Object.values(entry.variants ?? {})]) {
+      const pattern = new RegExp(`^${message.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{\w+\\?\}/g, '.*')}$`);
+      out.push({ code, status: entry.status, message, pattern });
+    }
+  }
+  return out;
 }

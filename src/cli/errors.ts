@@ -6,6 +6,8 @@ import { KesError } from '../api/errors.js';
 import { ConnectionError } from '../client/errors.js';
 
 const CERT_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
+// OpenSSL's codes of an alert the peer sent (ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED, ...).
+const TLS_ALERT = /_ALERT_/;
 
 /** The message the CLI prints for err (after `Error: `). */
 export function cliErrorMessage(err: unknown): string {
@@ -18,10 +20,10 @@ export function cliErrorMessage(err: unknown): string {
     if (CERT_CODES.test(code)) {
       return `the certificate of ${at} is not trusted (${code}). Trust its CA with --ca FILE (or KES_CAPATH=FILE), or use -k to skip verification (insecure).`;
     }
-    if (code === 'ECONNRESET' || code === 'EPROTO' || /alert/i.test(err.message)) {
+    if (code === 'ECONNRESET' || code === 'EPROTO' || TLS_ALERT.test(code)) {
       return `${at} closed the connection during the TLS handshake: it does not accept this client certificate (with tls.auth: on it must be issued by a CA the server trusts).`;
     }
-    if (/timed out/.test(err.message)) return `${at} did not answer in time. Check that KES_SERVER points at a KES server.`;
+    if (err.timedOut) return `${at} did not answer in time. Check that KES_SERVER points at a KES server.`;
     return `${err.message}. Check KES_SERVER.`;
   }
   if (err instanceof KesError) {

@@ -3,20 +3,24 @@
  * whose code is mapped from the (status, message) pair (the wire carries no codes; protocol.md
  * §5.2, protocol.md §20.24); a request that got no answer becomes a {@link ConnectionError}.
  */
-import { KesError, type KesErrorCode } from '../api/errors.js';
+import { catalogue, KesError, LEGACY_MESSAGES, type KesErrorCode } from '../api/errors.js';
 
 /** The server could not be reached: refused, reset, timed out, TLS failure, DNS failure. */
 export class ConnectionError extends Error {
   override readonly name = 'ConnectionError';
   readonly code = 'KES_ERR_CONNECTION';
 
+  /** No answer came in time (the request's time-out passed, or it was aborted). */
+  readonly timedOut: boolean;
+
   constructor(
     message: string,
     /** The endpoint the last attempt went to. */
     readonly endpoint: string,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { timedOut?: boolean },
   ) {
     super(message, options);
+    this.timedOut = options?.timedOut ?? false;
   }
 
   /** The underlying system or TLS error code (e.g. ECONNREFUSED, DEPTH_ZERO_SELF_SIGNED_CERT). */
@@ -25,22 +29,16 @@ export class ConnectionError extends Error {
   }
 }
 
-// Exact (status, message) pairs, including the legacy spellings older servers used.
-const SENTINELS: [number, string, KesErrorCode][] = [
-  [403, 'not authorized: insufficient permissions', 'KES_ERR_NOT_ALLOWED'],
-  [403, 'prohibited by policy', 'KES_ERR_NOT_ALLOWED'],
-  [404, 'key does not exist', 'KES_ERR_KEY_NOT_FOUND'],
-  [400, 'key already exists', 'KES_ERR_KEY_EXISTS'],
-  [400, 'key does already exist', 'KES_ERR_KEY_EXISTS'],
-  [404, 'policy does not exist', 'KES_ERR_POLICY_NOT_FOUND'],
-  [404, 'identity does not exist', 'KES_ERR_IDENTITY_NOT_FOUND'],
-  [400, 'decryption failed: ciphertext is not authentic', 'KES_ERR_DECRYPT'],
-  [409, 'key does not support HMAC', 'KES_ERR_HMAC_NOT_SUPPORTED'],
-  [413, 'request body too large', 'KES_ERR_BODY_TOO_LARGE'],
-  [503, 'request timeout exceeded', 'KES_ERR_TIMEOUT'],
-  [504, 'key store is not reachable', 'KES_ERR_STORE_UNREACHABLE'],
+/**
+ * The (status, message) pairs the SDK recognises: the server's catalogue (api/errors.ts,
+ * templates matching any value) and the spellings of older KES servers.
+ */
+const KNOWN: readonly { status: number; pattern: RegExp; code: KesErrorCode }[] = [
+  ...catalogue().filter((e) => e.code !== 'KES_ERR_HTTP'),
+  ...LEGACY_MESSAGES.map((l) => ({ status: l.status, code: l.code, pattern: new RegExp(`^${l.message}$`) })),
 ];
 
+// When the message is not known: the code the status means.
 const BY_STATUS: Record<number, KesErrorCode> = {
   400: 'KES_ERR_BAD_REQUEST',
   403: 'KES_ERR_NOT_ALLOWED',
@@ -73,7 +71,7 @@ export function responseMessage(body: string, contentType: string | undefined): 
 /** The KesError for an error response. */
 export function errorFromResponse(status: number, body: string, contentType: string | undefined): KesError {
   const message = responseMessage(body, contentType);
-  const sentinel = SENTINELS.find(([s, m]) => s === status && m === message);
-  const code = sentinel?.[2] ?? BY_STATUS[status] ?? (status === 406 ? 'KES_ERR_UNSUPPORTED_ALGORITHM' : 'KES_ERR_HTTP');
+  const known = KNOWN.find((k) => k.status === status && k.pattern.test(message));
+  const code = known?.code ?? BY_STATUS[status] ?? (status === 406 ? 'KES_ERR_UNSUPPORTED_ALGORITHM' : 'KES_ERR_HTTP');
   return new KesError(code, message || `HTTP ${status}`, { status });
 }

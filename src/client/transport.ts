@@ -130,6 +130,7 @@ function isCertificateError(err: unknown): boolean {
 
 function connectionError(err: unknown, endpoint: string): ConnectionError {
   const e = err as NodeJS.ErrnoException;
-  const reason = e.name === 'AbortError' || e.name === 'TimeoutError' ? 'request timed out' : e.code ? `${e.code}${e.message && !e.message.includes(e.code) ? `: ${e.message}` : ''}` : e.message;
-  return new ConnectionError(`cannot reach ${endpoint}: ${reason}`, endpoint, { cause: err });
+  const timedOut = e.name === 'AbortError' || e.name === 'TimeoutError';
+  const reason = timedOut ? 'request timed out' : e.code ? `${e.code}${e.message && !e.message.includes(e.code) ? `: ${e.message}` : ''}` : e.message;
+  return new ConnectionError(`cannot reach ${endpoint}: ${reason}`, endpoint, { cause: err, timedOut });
 }

@@ -4,7 +4,7 @@
  * do everything; any other identity only what its policy allows.
  */
 import { X509Certificate } from 'node:crypto';
-import { KesError } from '../api/errors.js';
+import { KesError, kesError } from '../api/errors.js';
 import { identityOfCertificate } from '../auth/identity.js';
 import { decodePem } from '../pki/pem.js';
 import type { Policy } from '../policy/policy.js';
@@ -27,7 +27,7 @@ export interface Caller {
  * @throws KesError 400 (no usable certificate, or one no longer trusted), 403 (not allowed)
  */
 export function authenticate(state: ServerState, route: Route, path: string, resource: string, peer: Caller, rawHeaders: readonly string[]): Caller {
-  if (peer.refusal) throw new KesError('KES_ERR_TLS', peer.refusal);
+  if (peer.refusal) throw kesError('KES_ERR_TLS', 'untrusted', { reason: peer.refusal });
   if (route.auth === 'none') return { identity: '', ip: peer.ip };
   let caller = peer;
   if (state.proxy && peer.identity !== '' && state.proxy.identities.has(peer.identity)) {
@@ -35,7 +35,7 @@ export function authenticate(state: ServerState, route: Route, path: string, res
   }
   if (route.auth === 'identify') return caller;
 
-  if (caller.identity === '') throw new KesError('KES_ERR_TLS', 'tls: client certificate is required');
+  if (caller.identity === '') throw new KesError('KES_ERR_TLS');
   if (caller.identity === state.admin) return caller;
   const name = state.policies.policyNameOf(caller.identity);
   if (name === undefined) {
@@ -84,8 +84,8 @@ function headerValues(rawHeaders: readonly string[], name: string): string[] {
 /** The client behind a TLS proxy: identity of the forwarded certificate, IP from X-Forwarded-For. */
 function forwardedCaller(proxy: ProxySettings, peer: Caller, rawHeaders: readonly string[], log: ErrorLog): Caller {
   const values = headerValues(rawHeaders, proxy.header);
-  if (values.length === 0) throw new KesError('KES_ERR_TLS', 'no client certificate is present');
-  if (values.length > 1) throw new KesError('KES_ERR_TLS', 'too many client certificates are present');
+  if (values.length === 0) throw kesError('KES_ERR_TLS', 'noForwardedCertificate');
+  if (values.length > 1) throw kesError('KES_ERR_TLS', 'tooManyForwardedCertificates');
   let cert: X509Certificate;
   try {
     // The header holds a URL-query-escaped PEM certificate ('+' is a space).
@@ -94,10 +94,10 @@ function forwardedCaller(proxy: ProxySettings, peer: Caller, rawHeaders: readonl
     if (!block) throw new Error('no certificate');
     cert = new X509Certificate(block.der);
   } catch {
-    throw new KesError('KES_ERR_TLS', 'invalid client certificate');
+    throw kesError('KES_ERR_TLS', 'invalidForwardedCertificate');
   }
   // A CA certificate is never an identity (as on a direct connection).
-  if (cert.ca) throw new KesError('KES_ERR_TLS', 'no client certificate is present');
+  if (cert.ca) throw kesError('KES_ERR_TLS', 'noForwardedCertificate');
   const distrust = proxy.verifyWith?.verify(cert);
   if (distrust) {
     log.info(`tls: refused a certificate forwarded by a TLS proxy: the client certificate ${distrust}`, [['req.ip', peer.ip]]);

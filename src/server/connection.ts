@@ -15,10 +15,10 @@ export interface ConnInfo {
   /** The certificate chain verified against the configured CAs. */
   readonly authorized: boolean;
   /**
-   * Why requests on this connection are refused (`tls: client certificate has expired`): its
-   * certificate is no longer trusted although the TLS layer let it in (a resumed session).
+   * Why requests on this connection are refused (`has expired`: the client certificate is no
+   * longer trusted although the TLS layer let it in, a resumed session).
    */
-  readonly refusal?: string;
+  readonly refusal?: Distrust;
 }
 
 const CONN_INFO = Symbol('kes.connection');
@@ -49,7 +49,7 @@ export function identifyConnection(socket: TLSSocket, trust?: TrustStore): ConnI
     identity,
     hasCertificate: cert !== undefined,
     authorized: socket.authorized,
-    ...(distrust && { refusal: `tls: client certificate ${distrust}` }),
+    ...(distrust && { refusal: distrust }),
   };
   (socket as Tagged)[CONN_INFO] = info;
   return info;

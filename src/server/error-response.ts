@@ -27,7 +27,8 @@ export function errorResponse(err: unknown, log: ErrorLog, attrs: LogAttrs): Err
     return { status: err.status, body: errorBody(err.message) };
   }
   log.error(`internal error: ${describeFailure(err)}`, attrs);
-  return { status: 500, body: errorBody('internal server error') };
+  const internal = new KesError('KES_ERR_INTERNAL');
+  return { status: internal.status, body: errorBody(internal.message) };
 }
 
 /** The message chain of an error and its causes, for the error log. */

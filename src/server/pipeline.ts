@@ -5,7 +5,7 @@
  * metrics count, as KES's, the requests that pass authentication.
  */
 import { once } from 'node:events';
-import { KesError } from '../api/errors.js';
+import { KesError, kesError, ROUTER_ANSWERS } from '../api/errors.js';
 import { goJson } from '../util/go-json.js';
 import { Timestamp } from '../util/time.js';
 import type { RequestContext } from './context.js';
@@ -36,12 +36,12 @@ export function serveRequest(state: ServerState, req: HttpRequest, res: HttpResp
   const match = path === undefined ? undefined : state.router.match(path, q < 0 ? '' : url.slice(q + 1));
   if (path !== undefined && match?.kind === 'route') return new Exchange(state, req, res, match.route, path, match.resource, closed).run();
   responseOf(res).on('close', closed);
-  if (match === undefined) return plain(res, 400, '400 Bad Request');
-  if (match.kind === 'not-found') return plain(res, 404, '404 page not found\n');
+  if (match === undefined) return plain(res, ROUTER_ANSWERS.badPath);
+  if (match.kind === 'not-found') return plain(res, ROUTER_ANSWERS.notFound);
   if (match.kind === 'redirect') return redirect(req, res, match.location);
 }
 
-function plain(res: HttpResponse, status: number, body: string): void {
+function plain(res: HttpResponse, { status, body }: { status: number; body: string }): void {
   responseOf(res).writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', 'content-length': Buffer.byteLength(body) });
   responseOf(res).end(body);
 }
@@ -120,7 +120,7 @@ class Exchange implements RequestContext, Expirable {
     let result: ReturnType<Route['handler']>;
     try {
       if (this.method !== route.method && !(this.method === 'POST' && route.method === 'PUT')) {
-        this.sendError(new KesError('KES_ERR_METHOD_NOT_ALLOWED', `received method '${this.method}' expected '${route.method}'`), { accept: route.method });
+        this.sendError(kesError('KES_ERR_METHOD_NOT_ALLOWED', 'expected', { method: this.method, expected: route.method }), { accept: route.method });
         return;
       }
       if (route.timeoutMs > 0) {
@@ -252,13 +252,9 @@ class Exchange implements RequestContext, Expirable {
   expire(): void {
     if (this.finished) return;
     if (this.res.headersSent) return this.destroy();
-    this.status = 503;
-    const body = errorBody('request timeout exceeded');
-    const headers: Headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
-    if (!isHttp2(this.req)) headers.connection = 'close';
-    this.res.writeHead(503, headers);
-    this.res.end(body);
-    this.stopUnreadBody();
+    // Not through errorResponse: a client's slowness is not a server failure for the error log.
+    const timeout = new KesError('KES_ERR_TIMEOUT');
+    this.send(timeout.status, { 'content-type': 'application/json', ...(!isHttp2(this.req) && { connection: 'close' }) }, errorBody(timeout.message));
     this.controller?.abort();
   }
 

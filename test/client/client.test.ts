@@ -100,9 +100,9 @@ describe('KesClient', () => {
       [kes.decrypt('err-key', Buffer.alloc(60)), 'KES_ERR_DECRYPT', 400],
       [kes.describePolicy('nope'), 'KES_ERR_POLICY_NOT_FOUND', 404],
       [kes.describeIdentity('0'.repeat(64)), 'KES_ERR_IDENTITY_NOT_FOUND', 404],
-      [kes.importKey('bad-size', Buffer.alloc(16)), 'KES_ERR_UNSUPPORTED_ALGORITHM', 406],
+      [kes.importKey('bad-size', Buffer.alloc(16)), 'KES_ERR_INVALID_KEY_SIZE', 406],
       [app.createKey('app-x'), 'KES_ERR_NOT_ALLOWED', 403],
-      [kes.describeKey('bad.name'), 'KES_ERR_BAD_REQUEST', 400],
+      [kes.describeKey('bad.name'), 'KES_ERR_INVALID_NAME', 400],
     ];
     for (const [promise, code, status] of cases) {
       await assert.rejects(promise, (e) => isKesError(e) && e.code === code && e.status === status, code);

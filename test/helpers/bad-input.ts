@@ -9,6 +9,7 @@
  * which the matrix checks.
  */
 import type { Route } from '../../src/server/routes.js';
+import { catalogue, ROUTER_ANSWERS } from '../../src/api/errors.js';
 import type { TestClient, TestResponse } from './https-client.js';
 
 /** The answer a row expects. */
@@ -246,9 +247,32 @@ export async function send(c: TestClient, transport: Transport, row: Row): Promi
   return { status: s.status, headers: s.headers, body: '', json: () => undefined };
 }
 
+const CATALOGUE = catalogue();
+
+/**
+ * Why an error answer is not one of the catalogue's (api/errors.ts), or '' when it is: a KES
+ * JSON error with a catalogued (status, message), or one of the router's plain-text answers.
+ */
+export function uncatalogued(r: TestResponse, method = 'GET'): string {
+  if (r.status < 400 || method === 'HEAD') return ''; // a HEAD answer has no body
+  if (Object.values(ROUTER_ANSWERS).some((a) => a.status === r.status && a.body === r.body)) return '';
+  let message: unknown;
+  try {
+    message = r.json().message;
+  } catch {
+    return `an error answer that is not KES JSON: ${JSON.stringify(r.body.slice(0, 100))}`;
+  }
+  if (typeof message !== 'string' || !CATALOGUE.some((c) => c.status === r.status && c.pattern.test(message as string))) {
+    return `(${r.status}, ${JSON.stringify(message)}) is not in the error catalogue`;
+  }
+  return '';
+}
+
 /** The differences between a response and a row's expectation ('' when it matches). */
 export function mismatch(r: TestResponse, e: Expect, method: string): string {
   const problems: string[] = [];
+  const outside = uncatalogued(r, method);
+  if (outside) problems.push(outside);
   if (r.status !== e.status) problems.push(`status ${r.status}, expected ${e.status}`);
   if (e.message !== undefined) {
     let message: unknown;

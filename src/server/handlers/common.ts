@@ -1,5 +1,5 @@
 /** Helpers shared by the handlers: input validation, JSON bodies and key store calls. */
-import { KesError } from '../../api/errors.js';
+import { KesError, kesError } from '../../api/errors.js';
 import { isValidName, isValidPattern, patternPrefix } from '../../policy/names.js';
 import { isJsonObject, parseJsonBody, type JsonObject } from '../../util/json.js';
 import { KeyVersionError, type KeyVersion } from '../../crypto/key-version.js';
@@ -8,7 +8,7 @@ import type { RequestContext } from '../context.js';
 /** The resource as a key name. @throws KesError 400 with KES's message */
 export function keyName(ctx: RequestContext): string {
   if (!isValidName(ctx.resource)) {
-    throw new KesError('KES_ERR_INVALID_NAME', `key name '${ctx.resource}' is empty, too long or contains invalid characters`);
+    throw kesError('KES_ERR_INVALID_NAME', 'key', { name: ctx.resource });
   }
   return ctx.resource;
 }
@@ -16,7 +16,7 @@ export function keyName(ctx: RequestContext): string {
 /** The resource as a policy name. @throws KesError 400 with KES's message */
 export function policyName(ctx: RequestContext): string {
   if (!isValidName(ctx.resource)) {
-    throw new KesError('KES_ERR_INVALID_NAME', `policy name '${ctx.resource}' is empty, too long or contains invalid characters`);
+    throw kesError('KES_ERR_INVALID_NAME', 'policy', { name: ctx.resource });
   }
   return ctx.resource;
 }
@@ -24,7 +24,7 @@ export function policyName(ctx: RequestContext): string {
 /** The resource as an identity. @throws KesError 400 with KES's message */
 export function identityName(ctx: RequestContext): string {
   if (!isValidName(ctx.resource)) {
-    throw new KesError('KES_ERR_INVALID_NAME', `identity '${ctx.resource}' is empty, too long or contains invalid characters`);
+    throw kesError('KES_ERR_INVALID_NAME', 'identity', { name: ctx.resource });
   }
   return ctx.resource;
 }
@@ -32,28 +32,33 @@ export function identityName(ctx: RequestContext): string {
 /** The name prefix a listing pattern selects. @throws KesError 400 with KES's message */
 export function listingPrefix(ctx: RequestContext): string {
   if (!isValidPattern(ctx.resource)) {
-    throw new KesError('KES_ERR_INVALID_PATTERN', `listing pattern '${ctx.resource}' is empty, too long or is invalid`);
+    throw kesError('KES_ERR_INVALID_PATTERN', 'pattern', { pattern: ctx.resource });
   }
   return patternPrefix(ctx.resource);
 }
 
-/**
- * The request body as a JSON object.
- * @param message the 400 message when the body is not a JSON object
- */
-export function jsonBody(ctx: RequestContext, message = 'invalid request body'): Promise<JsonObject> {
-  return withJsonBody(ctx, (obj) => obj, message);
+/** Which 400 a body that does not decode gets: KES's `invalid request body`, or the import's. */
+export type BodyKind = 'body' | 'import';
+
+/** The 400 of a body that does not decode. */
+export function badBody(kind: BodyKind = 'body'): KesError {
+  return kind === 'import' ? kesError('KES_ERR_BAD_REQUEST', 'import') : new KesError('KES_ERR_BAD_REQUEST');
+}
+
+/** The request body as a JSON object. */
+export function jsonBody(ctx: RequestContext, kind: BodyKind = 'body'): Promise<JsonObject> {
+  return withJsonBody(ctx, (obj) => obj, kind);
 }
 
 /**
  * Reads the request body as a JSON object and passes it to fn: one promise for reading and
  * using it (the hot path of the key operations).
- * @param message the 400 message when the body is not a JSON object
+ * @param kind which 400 a body that is not a JSON object gets
  */
-export function withJsonBody<T>(ctx: RequestContext, fn: (obj: JsonObject) => T | Promise<T>, message = 'invalid request body'): Promise<T> {
+export function withJsonBody<T>(ctx: RequestContext, fn: (obj: JsonObject) => T | Promise<T>, kind: BodyKind = 'body'): Promise<T> {
   return ctx.body().then((body) => {
     const obj = parseJsonBody(body.toString('utf8'));
-    if (!isJsonObject(obj)) throw new KesError('KES_ERR_BAD_REQUEST', message);
+    if (!isJsonObject(obj)) throw badBody(kind);
     return fn(obj);
   });
 }
@@ -64,6 +69,9 @@ export function wantsNdjson(ctx: RequestContext): boolean {
 }
 
 type StoreOp = 'create key' | 'read key' | 'delete key' | 'list keys';
+
+/** KES's 502 message of each store operation (`failed to <op>`). */
+const STORE_FAILURES = { 'create key': 'create', 'read key': 'read', 'delete key': 'delete', 'list keys': 'list' } as const;
 
 /**
  * Runs a key store call. KES's errors (key exists, not found) pass through; any other failure
@@ -80,7 +88,7 @@ export async function storeCall<T>(op: StoreOp, call: () => Promise<T>): Promise
 /** The error a failed key store call answers with (see {@link storeCall}). */
 export function storeError(op: StoreOp, err: unknown): Error {
   if (err instanceof KesError && err.status < 500) return err;
-  return new KesError('KES_ERR_STORE_FAILED', `failed to ${op}`, { cause: err });
+  return kesError('KES_ERR_STORE_FAILED', STORE_FAILURES[op], {}, { cause: err });
 }
 
 /**

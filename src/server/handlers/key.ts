@@ -1,6 +1,6 @@
 /** Key endpoints (protocol.md §6.6–§6.14, §7.1 bulk decrypt). */
 import { randomBytes } from '../../crypto/random.js';
-import { KesError } from '../../api/errors.js';
+import { KesError, kesError } from '../../api/errors.js';
 import { SecretKey } from '../../crypto/secret-key.js';
 import { HmacKey } from '../../crypto/hmac-key.js';
 import { parseKeyType } from '../../crypto/key-type.js';
@@ -10,15 +10,15 @@ import { encodeBase64 } from '../../util/base64.js';
 import { bytesField, getField, isJsonObject, JsonFieldError, parseJsonBody, stringField, type JsonObject } from '../../util/json.js';
 import { base64Json, json, type Reply } from '../reply.js';
 import type { RequestContext } from '../context.js';
-import { jsonBody, keyName, listingPrefix, storeCall, storeError, wantsNdjson, withJsonBody, withKey } from './common.js';
+import { badBody, jsonBody, keyName, listingPrefix, storeCall, storeError, wantsNdjson, withJsonBody, withKey, type BodyKind } from './common.js';
 import { streamJsonList, streamNdjson } from './listing.js';
 
 /** Reads the typed fields of a JSON body; a field of the wrong type is a 400. */
-function fields<T>(obj: JsonObject, read: (o: JsonObject) => T, message = 'invalid request body'): T {
+function fields<T>(obj: JsonObject, read: (o: JsonObject) => T, kind: BodyKind = 'body'): T {
   try {
     return read(obj);
   } catch (err) {
-    if (err instanceof JsonFieldError) throw new KesError('KES_ERR_BAD_REQUEST', message);
+    if (err instanceof JsonFieldError) throw badBody(kind);
     throw err;
   }
 }
@@ -36,18 +36,17 @@ export async function createKey(ctx: RequestContext): Promise<undefined> {
 
 export async function importKey(ctx: RequestContext): Promise<undefined> {
   const name = keyName(ctx);
-  const message = 'invalid import key request body';
-  const body = await jsonBody(ctx, message);
+  const body = await jsonBody(ctx, 'import');
   // Current body {"key","cipher"}; MinIO 2022–2023 sent {"bytes","algorithm"} (protocol.md §20.12).
   const legacy = getField(body, 'key') === undefined && getField(body, 'bytes') !== undefined;
   const { material, cipher } = fields(
     body,
     (o) => ({ material: bytesField(o, legacy ? 'bytes' : 'key'), cipher: stringField(o, legacy ? 'algorithm' : 'cipher') }),
-    message,
+    'import',
   );
   const type = cipher === '' ? 'AES256' : parseKeyType(cipher);
-  if (!type) throw new KesError('KES_ERR_UNSUPPORTED_ALGORITHM', `algorithm '${cipher}' is not supported`);
-  if (material.length !== 32) throw new KesError('KES_ERR_INVALID_KEY_SIZE', `invalid key size for '${cipher || type}'`);
+  if (!type) throw kesError('KES_ERR_UNSUPPORTED_ALGORITHM', 'named', { algorithm: cipher });
+  if (material.length !== 32) throw kesError('KES_ERR_INVALID_KEY_SIZE', 'named', { algorithm: cipher || type });
   const key = new SecretKey(type, material);
   material.fill(0);
   await storeNewKey(ctx, name, key);
@@ -128,7 +127,7 @@ export async function bulkDecrypt(ctx: RequestContext): Promise<Reply> {
   const body = await ctx.body();
   const items = parseJsonBody(body.toString('utf8'));
   if (!Array.isArray(items) || !items.every(isJsonObject)) throw new KesError('KES_ERR_BAD_REQUEST');
-  if (items.length > MAX_BULK) throw new KesError('KES_ERR_BAD_REQUEST', 'too many ciphertexts');
+  if (items.length > MAX_BULK) throw kesError('KES_ERR_BAD_REQUEST', 'tooManyCiphertexts');
   const requests = items.map((o) => fields(o, (x) => ({ ciphertext: bytesField(x, 'ciphertext'), context: bytesField(x, 'context') })));
   return withKey(ctx, name, (v) => json(requests.map((r) => ({ plaintext: encodeBase64(v.key.decrypt(r.ciphertext, r.context)) }))));
 }
