@@ -1,9 +1,6 @@
 /** The listen address (protocol.md §1.1, §14): `host:port` with an IP literal or empty host. */
 import { isIPv4, isIPv6 } from 'node:net';
 
-/** The listen address when the config names none. */
-export const DEFAULT_ADDRESS = '0.0.0.0:7373';
-
 /**
  * Checks a listen address: `<ipv4>:<port>`, `[<ipv6>]:<port>` or `:<port>`, port 0…65535.
  * @returns why the address is invalid, or undefined when it is valid.

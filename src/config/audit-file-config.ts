@@ -1,12 +1,11 @@
 /** `log.audit_file` (openkes): the tamper-evident audit file (docs/audit-log.md). */
 import type { ConfigNode } from './config-node.js';
 import type { AuditFileConfig } from './types.js';
+import { DEFAULT_AUDIT_FILE } from './defaults.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
-
-export const DEFAULT_AUDIT_FILE = Object.freeze({ maxSize: 100 * MiB, checkpointEvery: 1000, checkpointIntervalMs: 60_000 });
 
 /** The smallest `max_size`: room for a few records besides the checkpoints of each file. */
 export const MIN_AUDIT_FILE_SIZE = 16 * KiB;

@@ -4,12 +4,9 @@
  * config whose TLS files live on another machine still works. YAML, `${NAME}` substitution and
  * error messages are those of the full parser (parse-config.ts).
  */
-import { readFile } from 'node:fs/promises';
-import YAML, { LineCounter } from 'yaml';
-import { ConfigError } from './config-error.js';
-import { ConfigNode, type Env } from './config-node.js';
+import type { Env } from './config-node.js';
+import { openConfig, readConfigFile, type ParseConfigOptions } from './config-file.js';
 import { readKeyStoreConfig } from '../keystore/registry.js';
-import type { ParseConfigOptions } from './parse-config.js';
 import type { KeyStoreConfig } from './types.js';
 
 /**
@@ -18,25 +15,7 @@ import type { KeyStoreConfig } from './types.js';
  * @throws ConfigError naming the file, line and field of the first problem found
  */
 export function parseKeyStoreConfig(text: string, options: ParseConfigOptions = {}): KeyStoreConfig {
-  const file = options.filename;
-  const lines = new LineCounter();
-  const doc = YAML.parseDocument(text, { lineCounter: lines, prettyErrors: false, version: '1.2', uniqueKeys: true });
-  const syntax = doc.errors[0];
-  if (syntax !== undefined) {
-    throw new ConfigError(`invalid YAML: ${syntax.message}`, { line: lines.linePos(syntax.pos[0]).line, file }, { cause: syntax });
-  }
-  const root = ConfigNode.root({ doc, lines, env: options.env ?? process.env, file });
-  if (root.isNull) throw new ConfigError('the config file is empty', { file });
-  if (!root.isMap) root.fail('the top level must be a mapping');
-
-  const version = root.get('version');
-  if (version !== undefined && version.text() !== 'v1') {
-    version.fail(`invalid server config version ${JSON.stringify(version.text())} (only v1 is supported)`);
-  }
-  const keys = root.at('keys');
-  if (keys.isMap) {
-    keys.fail("this is the keystore section of KES v0.13 and older: move it under 'keystore:' (since v0.14 'keys:' lists the names of keys to create)");
-  }
+  const root = openConfig(text, options);
   return readKeyStoreConfig(root.section('keystore'), { baseDir: options.baseDir ?? process.cwd() });
 }
 
@@ -47,11 +26,5 @@ export function parseKeyStoreConfig(text: string, options: ParseConfigOptions = 
  * @throws ConfigError when the file cannot be read or its keystore section is invalid
  */
 export async function loadKeyStoreConfigFile(path: string, env: Env = process.env): Promise<KeyStoreConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`cannot read the config file: ${(err as Error).message}`, { file: path }, { cause: err });
-  }
-  return parseKeyStoreConfig(text, { env, filename: path });
+  return parseKeyStoreConfig(await readConfigFile(path), { env, filename: path });
 }

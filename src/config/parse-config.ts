@@ -1,28 +1,17 @@
 /** Parses and validates a KES server config file (protocol.md §13, §20). */
-import { readFile } from 'node:fs/promises';
-import YAML, { LineCounter } from 'yaml';
-import { checkAddress, DEFAULT_ADDRESS } from './address.js';
+export type { ParseConfigOptions } from './config-file.js';
+import { checkAddress } from './address.js';
 import { readApiConfig, readMaxConnections } from './api-config.js';
 import { readAuditFileConfig } from './audit-file-config.js';
-import { ConfigError } from './config-error.js';
-import { ConfigNode, type Env } from './config-node.js';
+import type { ConfigNode, Env } from './config-node.js';
+import { openConfig, readConfigFile, type ParseConfigOptions } from './config-file.js';
 import { readKeyStoreConfig } from '../keystore/registry.js';
 import { parseLogLevel } from './log-level.js';
 import { readPolicies } from './policy-config.js';
 import { readTlsConfig } from './tls-config.js';
 import type { CacheConfig, LogConfig, ServerConfig } from './types.js';
-import { DEFAULT_CACHE, DEFAULT_LOG } from './defaults.js';
+import { cacheExpiry, DEFAULT_ADDRESS, DEFAULT_LOG } from './defaults.js';
 import { isValidName } from '../policy/names.js';
-
-/** Options of parseConfig. */
-export interface ParseConfigOptions {
-  /** Variables for `${NAME}` references; default process.env. */
-  env?: Env;
-  /** The file name used in error messages. */
-  filename?: string;
-  /** Directory for the load-time checks of relative paths; default the working directory. */
-  baseDir?: string;
-}
 
 /**
  * Parses and validates a server config (YAML 1.2). Unknown keys are ignored; a scalar whose
@@ -30,21 +19,7 @@ export interface ParseConfigOptions {
  * @throws ConfigError naming the file, line and field of the first problem found
  */
 export function parseConfig(text: string, options: ParseConfigOptions = {}): ServerConfig {
-  const file = options.filename;
-  const lines = new LineCounter();
-  const doc = YAML.parseDocument(text, { lineCounter: lines, prettyErrors: false, version: '1.2', uniqueKeys: true });
-  const syntax = doc.errors[0];
-  if (syntax !== undefined) {
-    throw new ConfigError(`invalid YAML: ${syntax.message}`, { line: lines.linePos(syntax.pos[0]).line, file }, { cause: syntax });
-  }
-  const root = ConfigNode.root({ doc, lines, env: options.env ?? process.env, file });
-  if (root.isNull) throw new ConfigError('the config file is empty', { file });
-  if (!root.isMap) root.fail('the top level must be a mapping');
-
-  const version = root.get('version');
-  if (version !== undefined && version.text() !== 'v1') {
-    version.fail(`invalid server config version ${JSON.stringify(version.text())} (only v1 is supported)`);
-  }
+  const root = openConfig(text, options);
   const address = root.optional('address') ?? DEFAULT_ADDRESS;
   const addressError = checkAddress(address);
   if (addressError !== undefined) root.at('address').fail(addressError);
@@ -71,13 +46,7 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Ser
  * @throws ConfigError when the file cannot be read or is invalid
  */
 export async function loadConfigFile(path: string, env: Env = process.env): Promise<ServerConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`cannot read the config file: ${(err as Error).message}`, { file: path }, { cause: err });
-  }
-  return parseConfig(text, { env, filename: path });
+  return parseConfig(await readConfigFile(path), { env, filename: path });
 }
 
 /** `admin.identity`, or the legacy (v0.14 … v0.18) top-level `root:`. */
@@ -92,11 +61,7 @@ function readAdmin(root: ConfigNode): string {
 }
 
 function readCache(expiry: ConfigNode): CacheConfig {
-  return {
-    any: expiry.duration('any') || DEFAULT_CACHE.any,
-    unused: expiry.duration('unused') || DEFAULT_CACHE.unused,
-    offline: expiry.duration('offline') || DEFAULT_CACHE.offline,
-  };
+  return cacheExpiry({ any: expiry.duration('any'), unused: expiry.duration('unused'), offline: expiry.duration('offline') });
 }
 
 function readLog(log: ConfigNode): LogConfig {
@@ -111,12 +76,9 @@ function readLog(log: ConfigNode): LogConfig {
   return { error: level('error', DEFAULT_LOG.error), audit: level('audit', DEFAULT_LOG.audit), ...(auditFile && { auditFile }) };
 }
 
-/** `keys: [{name}]`; the ≤ v0.13 `keys:` mapping (the old keystore section) is rejected. */
+/** `keys: [{name}]` (openConfig rejected the ≤ v0.13 `keys:` mapping). */
 function readKeys(root: ConfigNode): string[] {
   const keys = root.at('keys');
-  if (keys.isMap) {
-    keys.fail("this is the keystore section of KES v0.13 and older: move it under 'keystore:' (since v0.14 'keys:' lists the names of keys to create)");
-  }
   const names: string[] = [];
   for (const item of keys.items()) {
     if (!item.isMap) item.fail('must be a mapping with a name, e.g. "- name: my-key"');

@@ -25,7 +25,7 @@
  * invalidation).
  */
 import { createHash } from 'node:crypto';
-import { DEFAULT_CACHE } from '../config/defaults.js';
+import { DEFAULT_STORE_TIMEOUT_MS, STORE_STATUS_INTERVAL_MS } from '../config/defaults.js';
 import { isKesError } from '../api/errors.js';
 import { KeyStoreUnreachableError, type KeyStore } from './keystore.js';
 
@@ -37,7 +37,8 @@ export interface CacheExpiry {
 }
 
 export interface KeeperOptions {
-  expiry?: Partial<CacheExpiry>;
+  /** The expiries, complete: the config's (defaults applied where it was read). */
+  expiry: Readonly<CacheExpiry>;
   /** Interval of the background store status probe (default 10 s; 0 disables it). */
   statusIntervalMs?: number;
   /** A probe that takes longer counts as a failure (default: the probe interval, or 10 s). */
@@ -121,13 +122,13 @@ export class CacheKeeper {
   constructor(
     readonly store: KeyStore,
     private readonly replicas: CacheReplicas,
-    options: KeeperOptions = {},
+    options: KeeperOptions,
   ) {
-    this.expiry = { ...DEFAULT_CACHE, ...options.expiry };
+    this.expiry = options.expiry;
     this.counter = this.floor = options.firstSeq ?? 0;
     this.log = options.log ?? { info: () => undefined, warn: () => undefined };
-    const statusInterval = options.statusIntervalMs ?? 10_000;
-    this.statusTimeoutMs = options.statusTimeoutMs ?? (statusInterval > 0 ? statusInterval : 10_000);
+    const statusInterval = options.statusIntervalMs ?? STORE_STATUS_INTERVAL_MS;
+    this.statusTimeoutMs = options.statusTimeoutMs ?? (statusInterval > 0 ? statusInterval : DEFAULT_STORE_TIMEOUT_MS);
     const { any, unused, offline } = this.expiry;
     if (any > 0) this.every(any, () => this.expiryAllowed() && this.invalidate('all', false));
     if (unused > 0) this.every(unused / 2, () => this.sweep());

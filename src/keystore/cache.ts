@@ -24,7 +24,9 @@ export type { CacheExpiry, CacheLink } from './cache-keeper.js';
 /** The defaults KES documents (protocol.md §20.7: not the HEAD bug that sets `any` to 30 s). */
 export const DEFAULT_CACHE_EXPIRY: Readonly<CacheExpiry> = DEFAULT_CACHE;
 
-export interface KeyCacheOptions extends KeeperOptions {
+export interface KeyCacheOptions extends Omit<KeeperOptions, 'expiry'> {
+  /** Expiries; a missing one gets its default, 0 turns it off. */
+  expiry?: Partial<CacheExpiry>;
   /**
    * The keeper of this cache lives elsewhere (a cluster's primary): expiry, status probe and
    * notifications are its business, and the other options are ignored.
@@ -63,7 +65,7 @@ export class KeyCache {
       this.keeper = undefined;
       this.link = options.link;
     } else {
-      this.keeper = new CacheKeeper(store, replicasOf(this), options);
+      this.keeper = new CacheKeeper(store, replicasOf(this), { ...options, expiry: { ...DEFAULT_CACHE_EXPIRY, ...options.expiry } });
       this.link = this.keeper.link();
     }
   }

@@ -5,9 +5,6 @@
  * workers, each worker process has its own limit.
  */
 
-/** Used when the config does not set `api.max_connections`. */
-export const DEFAULT_MAX_CONNECTIONS = 10_000;
-
 /** At most one error-log line per this interval while connections are being dropped. */
 const REPORT_INTERVAL_MS = 60_000;
 

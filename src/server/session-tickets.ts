@@ -8,9 +8,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { TlsConfig } from '../config/types.js';
+import { DEFAULT_TICKET_LIFETIME_MS } from '../config/defaults.js';
 
-/** `tls.ticket_lifetime` when it is not set. */
-export const DEFAULT_TICKET_LIFETIME_MS = 5 * 60_000;
 
 /** The ticket lifetime of a config in milliseconds; 0 = resumption off. */
 export function ticketLifetimeMs(tls: TlsConfig): number {

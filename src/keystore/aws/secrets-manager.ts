@@ -24,6 +24,7 @@ import type { SecretsManagerClient, SecretsManagerClientConfig } from '@aws-sdk/
 import { KesError } from '../../api/errors.js';
 import type { AwsSecretsManagerConfig } from './config.js';
 import { compareNames, KeyStoreUnreachableError, type KeyStore, type KeyStoreState } from '../keystore.js';
+import { DEFAULT_STORE_TIMEOUT_MS } from '../../config/defaults.js';
 import { probeEndpoint } from './endpoint-probe.js';
 import { isNetworkError, serviceErrorMessage, serviceErrorName } from './errors.js';
 
@@ -67,7 +68,7 @@ export class AwsSecretsManagerKeyStore implements KeyStore {
     private readonly kmsKey: string | undefined,
     options: AwsSecretsManagerOptions,
   ) {
-    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
     this.pageSize = Math.min(100, Math.max(1, options.pageSize ?? 100));
     this.pendingDeletionWaitMs = options.pendingDeletionWaitMs ?? 5_000;
   }
@@ -83,7 +84,7 @@ export class AwsSecretsManagerKeyStore implements KeyStore {
    */
   static async connect(config: AwsSecretsManagerConfig, options: AwsSecretsManagerOptions = {}): Promise<AwsSecretsManagerKeyStore> {
     const endpoint = endpointUrl(config.endpoint);
-    const timeoutMs = options.timeoutMs ?? 10_000;
+    const timeoutMs = options.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
     const sdk = await import('@aws-sdk/client-secrets-manager');
     const clientConfig: SecretsManagerClientConfig = {
       region: config.region,

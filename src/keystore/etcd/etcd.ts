@@ -21,6 +21,7 @@
 import type { Etcd3 } from 'etcd3';
 import { KesError } from '../../api/errors.js';
 import { KeyStoreUnreachableError, type KeyStore, type KeyStoreChanges, type KeyStoreState } from '../keystore.js';
+import { DEFAULT_STORE_TIMEOUT_MS } from '../../config/defaults.js';
 import { watchPrefix } from './watch.js';
 import { endpointUrls } from './endpoints.js';
 import { errorMessage, isUnreachable } from './errors.js';
@@ -63,7 +64,7 @@ export class EtcdKeyStore implements KeyStore {
     options: EtcdKeyStoreOptions,
   ) {
     this.prefix = Buffer.from(prefix, 'utf8');
-    this.timeoutMs = Math.max(1, options.timeoutMs ?? 10_000);
+    this.timeoutMs = Math.max(1, options.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS);
     this.pageSize = Math.max(1, Math.trunc(options.pageSize ?? 1_000));
   }
 
@@ -76,7 +77,7 @@ export class EtcdKeyStore implements KeyStore {
    */
   static async connect(config: EtcdConfig, options: EtcdKeyStoreOptions = {}): Promise<EtcdKeyStore> {
     const hosts = endpointUrls(config.endpoints, config.tls !== undefined);
-    const timeoutMs = Math.max(1, options.timeoutMs ?? config.timeoutMs ?? 10_000);
+    const timeoutMs = Math.max(1, options.timeoutMs ?? config.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS);
     const credentials = config.tls ? await readEtcdTls(config.tls) : undefined;
     // Loaded here, not at module load: gRPC is heavy, and most users of this module never connect.
     const { Etcd3 } = await import('etcd3');

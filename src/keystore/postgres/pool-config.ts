@@ -5,6 +5,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { PoolConfig } from 'pg';
 import { readCaBundle, readTlsFile, withSystemRoots } from '../../pki/tls-files.js';
+import { DEFAULT_STORE_TIMEOUT_MS } from '../../config/defaults.js';
 
 /** The parsed `keystore.postgres` section. */
 export type { PostgresKeyStoreConfig } from './config.js';
@@ -25,7 +26,7 @@ export interface PostgresPoolOptions {
 }
 
 /** The default bound of every call, in milliseconds. */
-export const DEFAULT_TIMEOUT_MS = 10_000;
+export const DEFAULT_TIMEOUT_MS = DEFAULT_STORE_TIMEOUT_MS;
 
 /**
  * The server-side `statement_timeout` for a call bound: up to a second (a quarter of short

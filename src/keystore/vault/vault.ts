@@ -14,6 +14,7 @@
 import { KesError } from '../../api/errors.js';
 import type { VaultConfig } from './config.js';
 import { compareNames, KeyStoreUnreachableError, type KeyStore, type KeyStoreState } from '../keystore.js';
+import { DEFAULT_STORE_TIMEOUT_MS } from '../../config/defaults.js';
 import { decodeEntry, encodeEntry, isTransitCiphertext } from './entry-encoding.js';
 import { SEALED_MESSAGE, VaultHealth } from './health.js';
 import { VaultHttpClient, VaultResponseError } from './http-client.js';
@@ -23,7 +24,7 @@ import { TokenLifecycle } from './token-lifecycle.js';
 import { TransitWrapping } from './transit.js';
 
 /** The deadline of one Vault request when the config sets none. */
-export const DEFAULT_VAULT_TIMEOUT_MS = 10_000;
+export const DEFAULT_VAULT_TIMEOUT_MS = DEFAULT_STORE_TIMEOUT_MS;
 
 /** Tuning that is not part of the config file. */
 export interface VaultKeyStoreOptions {
