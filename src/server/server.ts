@@ -13,7 +13,8 @@ import { createRuntime, type RuntimeOptions } from './runtime.js';
 import { loadTlsMaterial, type TlsMaterial } from './tls.js';
 import { identifyConnection } from './connection.js';
 import { connectionWatchOf, watchConnection, type ConnectionTimeouts } from './connection-timeouts.js';
-import { ConnectionLimitReporter, DEFAULT_MAX_CONNECTIONS } from './connection-limit.js';
+import { ConnectionLimitReporter } from './connection-limit.js';
+import { DEFAULT_MAX_CONNECTIONS } from '../config/defaults.js';
 import { TLS_CIPHERS, TLS_CURVES, TLS_MIN_VERSION, TLS_SECURE_OPTIONS } from './tls-ciphers.js';
 import { newTicketKeys, ticketLifetimeMs, TicketKeyRotation } from './session-tickets.js';
 import type { TrustStore } from '../pki/trust.js';
@@ -257,7 +258,7 @@ export class KesServer {
     const optional = this.state.clientCertOptional;
     if (!conn.hasCertificate && !optional) socket.destroy();
     else if (conn.hasCertificate && this.verifyClients && !conn.authorized) socket.destroy();
-    else if (conn.refusal) this.state.errorLog.info(`http: refused ${conn.identity} from ${socket.remoteAddress ?? 'unknown'}: ${conn.refusal}`);
+    else if (conn.refusal) this.state.errorLog.info(`http: refused ${conn.identity} from ${socket.remoteAddress ?? 'unknown'}: tls: client certificate ${conn.refusal}`);
   }
 
   private verifyClients = false;

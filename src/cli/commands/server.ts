@@ -6,21 +6,19 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { UsageError } from '../flags.js';
-import type { CliIo, Command, CommandContext } from '../command.js';
+import type { Command, CommandContext } from '../command.js';
 import { useColor } from '../output.js';
 import { banner } from './server-banner.js';
 import { loadConfigFile } from '../../config/parse-config.js';
 import { MAX_CONNECTIONS_RANGE } from '../../config/api-config.js';
-import { KesServer } from '../../server/server.js';
-import { createDevSetup, DEV_ADDRESS, removeDevSetup, type DevSetup } from '../../server/dev.js';
-import { runPrimary } from '../../server/cluster/primary.js';
+import { createDevSetup, DEV_ADDRESS, removeDevSetup } from '../../server/dev.js';
+import { clusterRunner } from '../../server/cluster/primary.js';
 import { runWorker } from '../../server/cluster/worker.js';
+import { singleProcess } from '../../server/single.js';
+import { supervise } from '../../server/supervisor.js';
 import { buildInfo } from '../../util/build-info.js';
-import { describeFailure } from '../../server/error-response.js';
 import { excludeMemoryFromCoreDumps } from '../../server/core-dumps.js';
 import type { ServerConfig } from '../../config/types.js';
-
-const TLS_REFRESH_MS = 15 * 60_000;
 
 export const serverCommand: Command = {
   name: 'server',
@@ -68,10 +66,7 @@ async function runServer({ flags, args, io }: CommandContext): Promise<number> {
   if (!excludeMemoryFromCoreDumps() && process.platform === 'linux' && !cluster.isWorker) {
     io.stderr.write('Warning: cannot exclude memory from core dumps (/proc/self/coredump_filter): turn core dumps off (ulimit -c 0).\n');
   }
-  if (cluster.isWorker) {
-    const config = await loadConfigFile(configFile!, io.env);
-    return runWorker({ config, configFile, address: addr, workers, maxConnections, env: io.env, stdout: io.stdout, stderr: io.stderr });
-  }
+  if (cluster.isWorker) return runWorker({ workers, address: addr, maxConnections, stdout: io.stdout, stderr: io.stderr });
 
   const dev = flags.dev ? await createDevSetup(addr ?? DEV_ADDRESS) : undefined;
   if (dev) {
@@ -79,71 +74,28 @@ async function runServer({ flags, args, io }: CommandContext): Promise<number> {
     // uncaught error. (A SIGKILL leaves it to the next --dev start: removeAbandonedDevFolders.)
     process.once('exit', () => removeDevSetup(dev));
   }
-  const config: ServerConfig = dev ? dev.config : await loadConfigFile(configFile!, io.env);
-  if (config.keystore.type === 'mem' && workers > 1) {
-    // The in-memory store lives in one process: more workers would not share keys.
-    if (flags.workers !== undefined) io.stderr.write('Warning: the in-memory key store needs a single worker: using --workers 1.\n');
-    workers = 1;
-  }
-  const color = useColor(io.stdout);
-  if (workers > 1) {
+  try {
+    const config: ServerConfig = dev ? dev.config : await loadConfigFile(configFile!, io.env);
+    if (config.keystore.type === 'mem' && workers > 1) {
+      // The in-memory store lives in one process: more workers would not share keys.
+      if (flags.workers !== undefined) io.stderr.write('Warning: the in-memory key store needs a single worker: using --workers 1.\n');
+      workers = 1;
+    }
+    const runner =
+      workers > 1
+        ? clusterRunner({ workers, config, stderr: io.stderr })
+        : singleProcess(config, { address: addr, maxConnections, stdout: io.stdout, stderr: io.stderr });
     const build = buildInfo();
-    return runPrimary({
-      workers,
-      config,
+    const color = useColor(io.stdout);
+    return await supervise({
+      runner,
       configFile,
       env: io.env,
       stdout: io.stdout,
       stderr: io.stderr,
-      banner: (host, port) => banner({ config, build, host, port, color, workers }),
+      banner: (host, port) => banner({ config, build, host, port, color, dev, workers }),
     });
+  } finally {
+    if (dev) removeDevSetup(dev);
   }
-  const running = runSingle(config, { configFile, addr, maxConnections, dev, io, color });
-  return dev ? running.finally(() => removeDevSetup(dev)) : running;
-}
-
-/** One server process: the whole server in this process. */
-async function runSingle(config: ServerConfig, o: { configFile?: string; addr?: string; maxConnections?: number; dev?: DevSetup; io: CliIo; color: boolean }): Promise<number> {
-  const { configFile, dev, io } = o;
-  const server = await KesServer.start(config, { address: o.addr, maxConnections: o.maxConnections, stdout: io.stdout, stderr: io.stderr });
-  const { host, port } = server.address;
-  io.stdout.write(banner({ config, build: server.runtime.build, host, port, color: o.color, dev, workers: 1 }));
-
-  return new Promise<number>((resolve) => {
-    const reload = async () => {
-      if (!configFile) return;
-      try {
-        await server.reload(await loadConfigFile(configFile, io.env));
-        io.stderr.write(`=> Reloaded config file '${configFile}'\n`);
-      } catch (err) {
-        io.stderr.write(`Error: failed to reload config file '${configFile}': ${describeFailure(err)}\n`);
-      }
-    };
-    const refreshTls = setInterval(() => {
-      if (!configFile) return;
-      loadConfigFile(configFile, io.env)
-        .then((c) => server.reloadTls(c))
-        .catch((err) => io.stderr.write(`Error: failed to reload TLS certificates: ${describeFailure(err)}\n`));
-    }, TLS_REFRESH_MS);
-    refreshTls.unref();
-
-    const onHup = () => void reload();
-    const stop = () => {
-      process.off('SIGHUP', onHup);
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      clearInterval(refreshTls);
-      io.stdout.write('\n=> Stopping server... Goodbye.\n');
-      server.close().then(
-        () => resolve(0),
-        (err) => {
-          io.stderr.write(`Error: ${describeFailure(err)}\n`);
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGHUP', onHup);
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
 }

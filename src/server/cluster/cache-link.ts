@@ -4,7 +4,7 @@
  * fills, evictions, sweeps and store state are applied to the cache of the current state.
  */
 import type { KeyCache, ReplicaLink } from '../../keystore/cache.js';
-import type { CacheToPrimary, CacheToWorker } from './messages.js';
+import type { CacheToPrimary, CacheToWorker, Handlers } from './messages.js';
 
 export class WorkerCacheLink implements ReplicaLink {
   private cache: KeyCache | undefined;
@@ -39,33 +39,23 @@ export class WorkerCacheLink implements ReplicaLink {
     });
   }
 
-  /** Applies a message of the primary's keeper. */
-  receive(message: CacheToWorker): void {
-    switch (message.type) {
-      case 'cache-fill':
-        return this.cache?.insert(message.name, Buffer.from(message.entry, 'base64'));
-      case 'cache-evict':
-        this.seenSeq = Math.max(this.seenSeq, message.seq);
-        this.cache?.evict(message.names);
-        return this.send({ type: 'cache-evicted', seq: message.seq });
-      case 'cache-snapshot':
-        this.seenSeq = Math.max(this.seenSeq, message.seq);
-        for (const [name, entry] of message.entries) this.cache?.insert(name, Buffer.from(entry, 'base64'));
-        return;
-      case 'cache-sweep':
-        return this.send({ type: 'cache-used', id: message.id, names: this.cache?.takeUsed() ?? [] });
-      case 'cache-offline':
-        this.offlineNow = message.offline;
-        return;
-      case 'cache-written':
-        this.writes.get(message.id)?.();
-        this.writes.delete(message.id);
-        return;
-    }
-  }
-}
-
-/** Whether a message of the primary is for the cache link. */
-export function isCacheMessage(message: { type: string }): message is CacheToWorker {
-  return message.type.startsWith('cache-');
+  /** The messages of the primary's keeper, one handler each. */
+  readonly handlers: Handlers<CacheToWorker> = {
+    'cache-fill': (m) => this.cache?.insert(m.name, Buffer.from(m.entry, 'base64')),
+    'cache-evict': (m) => {
+      this.seenSeq = Math.max(this.seenSeq, m.seq);
+      this.cache?.evict(m.names);
+      this.send({ type: 'cache-evicted', seq: m.seq });
+    },
+    'cache-snapshot': (m) => {
+      this.seenSeq = Math.max(this.seenSeq, m.seq);
+      for (const [name, entry] of m.entries) this.cache?.insert(name, Buffer.from(entry, 'base64'));
+    },
+    'cache-sweep': (m) => this.send({ type: 'cache-used', id: m.id, names: this.cache?.takeUsed() ?? [] }),
+    'cache-offline': (m) => void (this.offlineNow = m.offline),
+    'cache-written': (m) => {
+      this.writes.get(m.id)?.();
+      this.writes.delete(m.id);
+    },
+  };
 }

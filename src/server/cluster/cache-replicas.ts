@@ -9,7 +9,7 @@ import type { ServerConfig } from '../../config/types.js';
 import { CacheKeeper, type CacheReplicas, type KeeperLog, type ReplicaId } from '../../keystore/cache-keeper.js';
 import { connectKeyStore } from '../../keystore/registry.js';
 import type { KeyStore } from '../../keystore/keystore.js';
-import type { CacheToPrimary, CacheToWorker } from './messages.js';
+import type { CacheToPrimary, CacheToWorker, Handlers } from './messages.js';
 
 /** How long the primary waits for a worker to confirm an eviction or a sweep. */
 const ANSWER_TIMEOUT_MS = 5_000;
@@ -138,20 +138,13 @@ export class PrimaryCache {
     await old.store.close().catch(() => undefined);
   }
 
-  /** Handles a cache message of a worker. */
-  receive(worker: Worker, message: CacheToPrimary): void {
-    switch (message.type) {
-      case 'cache-fill':
-        return this.keeper.filled(message.name, Buffer.from(message.entry, 'base64'), message.seen, worker.id);
-      case 'cache-write':
-        void this.keeper.invalidate([message.name]).then(() => this.send(worker, { type: 'cache-written', id: message.id }));
-        return;
-      case 'cache-evicted':
-        return this.replicas.evicted(worker, message.seq);
-      case 'cache-used':
-        return this.replicas.used(worker, message.id, message.names);
-    }
-  }
+  /** The cache messages of the workers, one handler each. */
+  readonly handlers: Handlers<CacheToPrimary, [Worker]> = {
+    'cache-fill': (m, w) => this.keeper.filled(m.name, Buffer.from(m.entry, 'base64'), m.seen, w.id),
+    'cache-write': (m, w) => void this.keeper.invalidate([m.name]).then(() => this.send(w, { type: 'cache-written', id: m.id })),
+    'cache-evicted': (m, w) => this.replicas.evicted(w, m.seq),
+    'cache-used': (m, w) => this.replicas.used(w, m.id, m.names),
+  };
 
   /** A worker serves: it gets every cached key and the store's state. */
   ready(worker: Worker): void {

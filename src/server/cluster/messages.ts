@@ -1,16 +1,25 @@
-/** Messages between the primary process and the workers of a cluster (node:cluster IPC). */
+/**
+ * The messages between the primary process and the workers of a cluster (node:cluster IPC).
+ * Each side handles them with a table of one handler per message type (primary.ts,
+ * worker.ts), so that a message without a handler does not compile.
+ */
 import type { MetricsSnapshot } from '../../metrics/metrics.js';
 import type { AuditEvent } from '../../log/audit-log.js';
+import type { ServerConfig } from '../../config/types.js';
 import { Timestamp } from '../../util/time.js';
 
 export type LogKind = 'error' | 'audit';
 
 /** Primary → worker. */
 export type ToWorker =
-  | { type: 'init'; ticketKeys: string }
+  /** The answer to 'hello': the config to serve and the TLS session ticket keys (hex). */
+  | { type: 'init'; config: ServerConfig; ticketKeys: string }
   /** New TLS session ticket keys (hex), sent before a reload and every ticket lifetime. */
   | { type: 'ticket-keys'; ticketKeys: string }
-  | { type: 'reload'; id: number }
+  /** Serve this config from now on; answer 'done'. */
+  | { type: 'reload'; id: number; config: ServerConfig }
+  /** Re-read the TLS certificates of this config; answer 'done'. */
+  | { type: 'refresh-tls'; id: number; config: ServerConfig }
   | { type: 'shutdown' }
   | { type: 'metrics-collect'; id: number }
   | { type: 'metrics-result'; id: number; snapshot: MetricsSnapshot }
@@ -39,7 +48,8 @@ export type ToPrimary =
   | { type: 'hello' }
   | { type: 'ready'; host: string; port: number }
   | { type: 'failed'; message: string }
-  | { type: 'reloaded'; id: number; error?: string }
+  /** The answer to 'reload' or 'refresh-tls'. */
+  | { type: 'done'; id: number; error?: string }
   | { type: 'metrics-request'; id: number }
   | { type: 'metrics-snapshot'; id: number; snapshot: MetricsSnapshot }
   | { type: 'event'; kind: LogKind; event: unknown }
@@ -55,8 +65,15 @@ export type CacheToPrimary =
   | { type: 'cache-evicted'; seq: number }
   | { type: 'cache-used'; id: number; names: string[] };
 
-export function isMessage(value: unknown): value is { type: string } {
-  return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';
+/** One handler per message type of M. */
+export type Handlers<M extends { type: string }, Args extends unknown[] = []> = { [T in M['type']]: (message: Extract<M, { type: T }>, ...args: Args) => void };
+
+/** Calls the handler of a message; anything that is not a message of the table is ignored. */
+export function dispatch<M extends { type: string }, Args extends unknown[]>(handlers: Handlers<M, Args>, message: unknown, ...args: Args): void {
+  if (typeof message !== 'object' || message === null) return;
+  const type = (message as { type?: unknown }).type;
+  if (typeof type !== 'string' || !Object.hasOwn(handlers, type)) return;
+  (handlers[type as M['type']] as (m: M, ...a: Args) => void)(message as M, ...args);
 }
 
 /** An audit event as sent between processes: its time as RFC 3339 text. */

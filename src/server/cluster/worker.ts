@@ -1,10 +1,11 @@
 /**
- * A cluster worker: one KesServer sharing the port with the other workers. The primary
- * coordinates reloads and shutdown; metrics and log streams span all workers through it.
+ * A cluster worker: one KesServer sharing the port with the other workers, serving the config
+ * its primary sends. It takes no signals and runs no timers of its own: the primary tells it
+ * to reload, refresh its certificates or stop (primary.ts). Metrics and log streams span all
+ * workers through the primary; its key cache is a replica of the primary's keeper.
  */
 import type { Writable } from 'node:stream';
 import type { ServerConfig } from '../../config/types.js';
-import { loadConfigFile } from '../../config/parse-config.js';
 import type { MetricsSnapshot } from '../../metrics/metrics.js';
 import type { AuditEvent } from '../../log/audit-log.js';
 import type { ErrorEvent } from '../../log/error-log.js';
@@ -12,24 +13,23 @@ import { KesServer } from '../server.js';
 import { createRuntime } from '../runtime.js';
 import { describeFailure } from '../error-response.js';
 import { BridgedHub } from './bridged-hub.js';
-import { isCacheMessage, WorkerCacheLink } from './cache-link.js';
-import { decodeAuditEvent, encodeAuditEvent, isMessage, type LogKind, type ToPrimary, type ToWorker } from './messages.js';
-
-const TLS_REFRESH_MS = 15 * 60_000;
+import { WorkerCacheLink } from './cache-link.js';
+import { decodeAuditEvent, dispatch, encodeAuditEvent, type Handlers, type LogKind, type ToPrimary, type ToWorker } from './messages.js';
 
 export interface WorkerOptions {
-  config: ServerConfig;
-  configFile?: string;
-  address?: string;
   workers: number;
+  /** `--addr`: overrides the config's address. */
+  address?: string;
   /** `--max-connections`: the connection limit of this worker, over the config's. */
   maxConnections?: number;
-  env: Record<string, string | undefined>;
   stdout: Writable;
   stderr: Writable;
 }
 
-const send = (m: ToPrimary) => process.send?.(m);
+/** Sends a message to the primary; once the primary is gone there is nobody to tell. */
+const send = (m: ToPrimary) => {
+  if (process.connected) process.send?.(m, undefined, undefined, () => undefined);
+};
 
 /** Runs a worker until the primary shuts it down (or goes away); returns the exit code. */
 export async function runWorker(o: WorkerOptions): Promise<number> {
@@ -43,12 +43,10 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
       (event) => send({ type: 'event', kind, event: encode(event) }),
       (count) => send({ type: 'subscribers', kind, count }),
     );
-  // The worker's key cache is a replica of the keeper in the primary.
-  const cacheLink = new WorkerCacheLink(send);
   const errorHub = hub<ErrorEvent>('error', (e) => e);
   const auditHub = hub<AuditEvent>('audit', encodeAuditEvent);
-  // The primary writes log.audit_file: it needs every audit event.
-  auditHub.forwardAll = o.config.log.auditFile !== undefined;
+  // The worker's key cache is a replica of the keeper in the primary.
+  const cacheLink = new WorkerCacheLink(send);
   const runtime = createRuntime({
     stdout: o.stdout,
     stderr: o.stderr,
@@ -65,67 +63,67 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
   });
 
   let server: KesServer | undefined;
-  let latestTicketKeys: string | undefined;
-  let stopRequested = false;
-  let onInit: (ticketKeys: string) => void = () => undefined;
+  let ticketKeys = '';
+  let onInit: (config: ServerConfig | undefined) => void = () => undefined;
+  const initialized = new Promise<ServerConfig | undefined>((resolve) => (onInit = resolve));
   let onStop: () => void = () => undefined;
-  const initialized = new Promise<string>((resolve) => (onInit = resolve));
   const stopped = new Promise<void>((resolve) => (onStop = resolve));
+  let stopRequested = false;
   const stop = () => {
     stopRequested = true;
+    onInit(undefined);
     onStop();
+  };
+  /** Answers a reload or refresh with 'done'. */
+  const apply = (id: number, change: (s: KesServer) => Promise<void>) => {
+    if (!server) return send({ type: 'done', id });
+    change(server).then(
+      () => send({ type: 'done', id }),
+      (err) => send({ type: 'done', id, error: describeFailure(err) }),
+    );
   };
 
   // Listening from the start: a shutdown may arrive while the server is still starting.
-  const onMessage = (m: unknown) => {
-    if (!isMessage(m)) return;
-    const msg = m as ToWorker;
-    if (isCacheMessage(msg)) return cacheLink.receive(msg);
-    switch (msg.type) {
-      case 'init':
-        return onInit(msg.ticketKeys);
-      case 'ticket-keys':
-        latestTicketKeys = msg.ticketKeys;
-        return server?.setTicketKeys(Buffer.from(msg.ticketKeys, 'hex'));
-      case 'shutdown':
-        return stop();
-      case 'reload':
-        if (!server || !o.configFile) return send({ type: 'reloaded', id: msg.id });
-        loadConfigFile(o.configFile, o.env)
-          .then((c) => server!.reload(c).then(() => (auditHub.forwardAll = c.log.auditFile !== undefined)))
-          .then(
-            () => send({ type: 'reloaded', id: msg.id }),
-            (err) => send({ type: 'reloaded', id: msg.id, error: describeFailure(err) }),
-          );
-        return;
-      case 'metrics-collect':
-        return send({ type: 'metrics-snapshot', id: msg.id, snapshot: runtime.metrics.data });
-      case 'metrics-result':
-        pending.get(msg.id)?.(msg.snapshot);
-        pending.delete(msg.id);
-        return;
-      case 'event':
-        if (msg.kind === 'error') errorHub.deliver(msg.event as ErrorEvent);
-        else auditHub.deliver(decodeAuditEvent(msg.event));
-        return;
-      case 'subscribers':
-        (msg.kind === 'error' ? errorHub : auditHub).othersSubscribed = msg.others;
-        return;
-    }
+  const handlers: Handlers<ToWorker> = {
+    init: (m) => {
+      ticketKeys = m.ticketKeys;
+      onInit(m.config);
+    },
+    'ticket-keys': (m) => {
+      ticketKeys = m.ticketKeys;
+      server?.setTicketKeys(Buffer.from(m.ticketKeys, 'hex'));
+    },
+    reload: (m) =>
+      apply(m.id, async (s) => {
+        await s.reload(m.config);
+        // The primary writes log.audit_file: it needs every audit event.
+        auditHub.forwardAll = m.config.log.auditFile !== undefined;
+      }),
+    'refresh-tls': (m) => apply(m.id, (s) => s.reloadTls(m.config)),
+    shutdown: () => stop(),
+    'metrics-collect': (m) => send({ type: 'metrics-snapshot', id: m.id, snapshot: runtime.metrics.data }),
+    'metrics-result': (m) => {
+      pending.get(m.id)?.(m.snapshot);
+      pending.delete(m.id);
+    },
+    event: (m) => (m.kind === 'error' ? errorHub.deliver(m.event as ErrorEvent) : auditHub.deliver(decodeAuditEvent(m.event))),
+    subscribers: (m) => void ((m.kind === 'error' ? errorHub : auditHub).othersSubscribed = m.others),
+    ...cacheLink.handlers,
   };
+  const onMessage = (m: unknown) => dispatch(handlers, m);
   process.on('message', onMessage);
   // The primary is gone (killed): stop serving.
   process.once('disconnect', stop);
   send({ type: 'hello' });
 
   let code = 0;
-  const initialKeys = await Promise.race([initialized, stopped.then(() => undefined)]);
-  if (initialKeys !== undefined && !stopRequested) {
+  const config = await initialized;
+  if (config && !stopRequested) {
+    auditHub.forwardAll = config.log.auditFile !== undefined;
     try {
-      // Keys rotated while the server was starting apply once it runs.
-      const ticketKeys = () => Buffer.from(latestTicketKeys ?? initialKeys, 'hex');
-      server = await KesServer.start(o.config, { address: o.address, runtime, auditFile: false, maxConnections: o.maxConnections, ticketKeys: ticketKeys() });
-      server.setTicketKeys(ticketKeys());
+      server = await KesServer.start(config, { address: o.address, runtime, auditFile: false, maxConnections: o.maxConnections, ticketKeys: Buffer.from(ticketKeys, 'hex') });
+      // Keys rotated while the server was starting apply from now on.
+      server.setTicketKeys(Buffer.from(ticketKeys, 'hex'));
       send({ type: 'ready', ...server.address });
     } catch (err) {
       send({ type: 'failed', message: describeFailure(err) });
@@ -133,17 +131,8 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
     }
   }
   if (server) {
-    const s = server;
-    const refreshTls = setInterval(() => {
-      if (!o.configFile) return;
-      loadConfigFile(o.configFile, o.env)
-        .then((c) => s.reloadTls(c))
-        .catch((err) => o.stderr.write(`Error: failed to reload TLS certificates: ${describeFailure(err)}\n`));
-    }, TLS_REFRESH_MS);
-    refreshTls.unref();
     await stopped;
-    clearInterval(refreshTls);
-    await s.close().catch(() => (code = 1));
+    await server.close().catch(() => (code = 1));
   }
   process.off('message', onMessage);
   // The IPC channel would keep the worker alive: let go of it.
