@@ -85,43 +85,59 @@ export class StaticToken implements LoginMethod {
   }
 }
 
-/** AppRole login: `POST /v1/auth/<engine>/login {"role_id","secret_id"}`. */
-export class AppRoleLogin implements LoginMethod {
-  readonly kind = 'approle';
+/** A login at an auth engine: `POST /v1/auth/<engine>/login` with the method's credentials. */
+abstract class EngineLogin implements LoginMethod {
+  abstract readonly kind: string;
   readonly canRelogin = true;
   private readonly namespace: string;
+
+  constructor(
+    private readonly engine: string,
+    namespace: string | undefined,
+    storeNamespace: string | undefined,
+  ) {
+    this.namespace = loginNamespace(namespace, storeNamespace);
+  }
+
+  async login(http: VaultHttpClient): Promise<TokenLease> {
+    return postLogin(http, this.kind, this.engine, this.namespace, await this.credentials());
+  }
+
+  protected abstract credentials(): object | Promise<object>;
+}
+
+/** AppRole login: `{"role_id","secret_id"}`. */
+export class AppRoleLogin extends EngineLogin {
+  readonly kind = 'approle';
 
   constructor(
     private readonly approle: NonNullable<VaultConfig['approle']>,
     storeNamespace: string | undefined,
   ) {
-    this.namespace = loginNamespace(approle.namespace, storeNamespace);
+    super(approle.engine, approle.namespace, storeNamespace);
   }
 
-  login(http: VaultHttpClient): Promise<TokenLease> {
-    return postLogin(http, this.kind, this.approle.engine, this.namespace, { role_id: this.approle.id, secret_id: this.approle.secret });
+  protected credentials(): object {
+    return { role_id: this.approle.id, secret_id: this.approle.secret };
   }
 }
 
 /**
- * Kubernetes login: `POST /v1/auth/<engine>/login {"role","jwt"}`. A JWT containing a path
- * separator is the path of the service account token file, read again at every login because
- * Kubernetes rotates it.
+ * Kubernetes login: `{"role","jwt"}`. A JWT containing a path separator is the path of the
+ * service account token file, read again at every login because Kubernetes rotates it.
  */
-export class KubernetesLogin implements LoginMethod {
+export class KubernetesLogin extends EngineLogin {
   readonly kind = 'kubernetes';
-  readonly canRelogin = true;
-  private readonly namespace: string;
 
   constructor(
     private readonly kubernetes: NonNullable<VaultConfig['kubernetes']>,
     storeNamespace: string | undefined,
   ) {
-    this.namespace = loginNamespace(kubernetes.namespace, storeNamespace);
+    super(kubernetes.engine, kubernetes.namespace, storeNamespace);
   }
 
-  async login(http: VaultHttpClient): Promise<TokenLease> {
-    return postLogin(http, this.kind, this.kubernetes.engine, this.namespace, { role: this.kubernetes.role, jwt: await this.jwt() });
+  protected async credentials(): Promise<object> {
+    return { role: this.kubernetes.role, jwt: await this.jwt() };
   }
 
   private async jwt(): Promise<string> {

@@ -5,29 +5,20 @@ import { isJsonObject, parseJsonBody, type JsonObject } from '../../util/json.js
 import { KeyVersionError, type KeyVersion } from '../../crypto/key-version.js';
 import type { RequestContext } from '../context.js';
 
-/** The resource as a key name. @throws KesError 400 with KES's message */
-export function keyName(ctx: RequestContext): string {
-  if (!isValidName(ctx.resource)) {
-    throw kesError('KES_ERR_INVALID_NAME', 'key', { name: ctx.resource });
-  }
+/** The resource as a valid name of the kind. @throws KesError 400 with KES's message */
+function validName(ctx: RequestContext, kind: 'key' | 'policy' | 'identity'): string {
+  if (!isValidName(ctx.resource)) throw kesError('KES_ERR_INVALID_NAME', kind, { name: ctx.resource });
   return ctx.resource;
 }
+
+/** The resource as a key name. @throws KesError 400 with KES's message */
+export const keyName = (ctx: RequestContext): string => validName(ctx, 'key');
 
 /** The resource as a policy name. @throws KesError 400 with KES's message */
-export function policyName(ctx: RequestContext): string {
-  if (!isValidName(ctx.resource)) {
-    throw kesError('KES_ERR_INVALID_NAME', 'policy', { name: ctx.resource });
-  }
-  return ctx.resource;
-}
+export const policyName = (ctx: RequestContext): string => validName(ctx, 'policy');
 
 /** The resource as an identity. @throws KesError 400 with KES's message */
-export function identityName(ctx: RequestContext): string {
-  if (!isValidName(ctx.resource)) {
-    throw kesError('KES_ERR_INVALID_NAME', 'identity', { name: ctx.resource });
-  }
-  return ctx.resource;
-}
+export const identityName = (ctx: RequestContext): string => validName(ctx, 'identity');
 
 /** The name prefix a listing pattern selects. @throws KesError 400 with KES's message */
 export function listingPrefix(ctx: RequestContext): string {
