@@ -22,6 +22,14 @@ const STARTUP_TIMEOUT_MS = 30_000;
 
 let installed: boolean | undefined;
 
+function readProcStat(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 /** Whether an `etcd` binary is on the PATH. */
 export function isEtcdInstalled(): boolean {
   installed ??= spawnSync('etcd', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -197,7 +205,13 @@ class Member implements EtcdMember {
   }
 
   pause(): void {
+    const pid = this.child?.pid;
     this.child?.kill('SIGSTOP');
+    // The signal is delivered asynchronously: wait until the process is stopped (state T), so
+    // that nothing it was answering slips out after pause() returned.
+    for (let i = 0; pid !== undefined && i < 200 && !/^\S+ \(.*\) [Tt] /.test(readProcStat(pid)); i++) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    }
   }
 
   resume(): void {
