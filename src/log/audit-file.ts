@@ -14,6 +14,7 @@
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, existsSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Timestamp } from '../util/time.js';
+import { systemErrorText } from '../util/system-error.js';
 import type { AuditFileConfig } from '../config/types.js';
 import { chainLine, checkpointMessage, GENESIS, lineHash, parseChainRecord, type Checkpoint, type CheckpointReason, type CheckpointSigner } from './audit-chain.js';
 
@@ -98,7 +99,7 @@ export class AuditFile {
         reason = chain ? 'file-start' : 'start';
       }
     } catch (err) {
-      throw new Error(`log.audit_file: cannot open '${path}': ${describe(err)}`);
+      throw new Error(`log.audit_file: cannot open '${path}': ${systemErrorText(err)}`);
     }
     const file = new AuditFile(options, signer, report, opened);
     file.checkpoint(reason);
@@ -129,7 +130,7 @@ export class AuditFile {
         this.timer.unref();
       }
     } catch (err) {
-      this.report(`audit file: failed to record an audit event: ${describe(err)}`);
+      this.report(`audit file: failed to record an audit event: ${systemErrorText(err)}`);
     }
   }
 
@@ -176,7 +177,7 @@ export class AuditFile {
     try {
       closeSync(this.fd);
     } catch (err) {
-      this.report(`audit file: failed to close '${this.path}': ${describe(err)}`);
+      this.report(`audit file: failed to close '${this.path}': ${systemErrorText(err)}`);
     }
   }
 
@@ -224,7 +225,7 @@ export class AuditFile {
       this.seq = this.written.seq;
       this.head = this.written.head;
       this.lost += events;
-      if (!this.failing) this.report(`audit file: failed to write '${this.path}': ${describe(err)}; audit events are lost until writing works again`);
+      if (!this.failing) this.report(`audit file: failed to write '${this.path}': ${systemErrorText(err)}; audit events are lost until writing works again`);
       this.failing = true;
       return false;
     }
@@ -256,7 +257,7 @@ export class AuditFile {
       this.allowance = 0;
     } catch (err) {
       this.allowance += this.options.maxSize;
-      this.report(`audit file: failed to rotate '${this.path}'${aside ? ` to '${aside}'` : ''}: ${describe(err)}`);
+      this.report(`audit file: failed to rotate '${this.path}'${aside ? ` to '${aside}'` : ''}: ${systemErrorText(err)}`);
     }
     this.recordsInFile = 0;
     this.checkpoint('file-start');
@@ -266,7 +267,7 @@ export class AuditFile {
     try {
       fn();
     } catch (err) {
-      this.report(`audit file: ${describe(err)}`);
+      this.report(`audit file: ${systemErrorText(err)}`);
     }
   }
 }
@@ -310,7 +311,3 @@ export function rotatedName(path: string, now = Date.now()): string {
   return name(ms);
 }
 
-function describe(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  return e.code ?? e.message ?? String(err);
-}

@@ -30,11 +30,11 @@ describe('TLS files', () => {
 
   test('errors name the component, the file and the reason, in one wording', () => {
     const fails = (fn: () => unknown, message: RegExp) => assert.throws(fn, (err: unknown) => err instanceof TlsFileError && message.test(err.message));
-    fails(() => readCaBundle(join(dir, 'missing.pem'), 'postgres'), /^postgres: cannot read the CA certificates '.*missing\.pem': ENOENT$/);
+    fails(() => readCaBundle(join(dir, 'missing.pem'), 'postgres'), /^postgres: cannot read the CA certificates '.*missing\.pem': no such file or directory$/);
     fails(() => readCaBundle(join(dir, 'client.key'), 'vault'), /^vault: no CA certificate found in '.*client\.key'$/);
     fails(() => readCaBundle(join(dir, 'broken.pem'), 'tls'), /^tls: '.*broken\.pem' is not valid PEM: /);
     fails(() => readCaBundle(join(dir, 'missing.pem')), /^cannot read the CA certificates/);
-    fails(() => readTlsFile(join(dir, 'nope.key'), 'client key', 'etcd'), /^etcd: cannot read the client key '.*nope\.key': ENOENT$/);
+    fails(() => readTlsFile(join(dir, 'nope.key'), 'client key', 'etcd'), /^etcd: cannot read the client key '.*nope\.key': no such file or directory$/);
   });
 
   test('a key file\'s content is returned, never put into an error', () => {

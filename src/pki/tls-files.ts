@@ -9,6 +9,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { decodePem } from './pem.js';
+import { systemErrorText } from '../util/system-error.js';
 
 /** A TLS file that cannot be used; the message says which and why. */
 export class TlsFileError extends Error {
@@ -16,19 +17,18 @@ export class TlsFileError extends Error {
 }
 
 const prefix = (component: string | undefined) => (component ? `${component}: ` : '');
-const reason = (err: unknown) => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 
 /**
  * The text of a file.
  * @param what what the file is, for the message (`client certificate`, `private key`, ...)
  * @param component who reads it, the message's prefix (`tls`, `etcd`, ...)
- * @throws TlsFileError `<component>: cannot read the <what> '<path>': <code>`
+ * @throws TlsFileError `<component>: cannot read the <what> '<path>': <reason>`
  */
 export function readTlsFile(path: string, what: string, component?: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    throw new TlsFileError(`${prefix(component)}cannot read the ${what} '${path}': ${reason(err)}`, { cause: err });
+    throw new TlsFileError(`${prefix(component)}cannot read the ${what} '${path}': ${systemErrorText(err)}`, { cause: err });
   }
 }
 
@@ -42,7 +42,7 @@ export function readCaBundle(path: string, component?: string): string[] {
   try {
     if (statSync(path).isDirectory()) files = readdirSync(path).sort().map((f) => join(path, f));
   } catch (err) {
-    throw new TlsFileError(`${prefix(component)}cannot read the CA certificates '${path}': ${reason(err)}`, { cause: err });
+    throw new TlsFileError(`${prefix(component)}cannot read the CA certificates '${path}': ${systemErrorText(err)}`, { cause: err });
   }
   const pems: string[] = [];
   for (const file of files) {

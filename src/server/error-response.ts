@@ -23,7 +23,9 @@ export interface ErrorResponse {
  */
 export function errorResponse(err: unknown, log: ErrorLog, attrs: LogAttrs): ErrorResponse {
   if (err instanceof KesError) {
-    if (err.status >= 500) log.error(describeFailure(err), attrs);
+    // A server-side failure is logged with what clients do not see: its cause. Without one the
+    // answer says it all (a load balancer's probe of a server whose store is down, every 2 s).
+    if (err.status >= 500 && err.cause !== undefined) log.error(describeFailure(err), attrs);
     return { status: err.status, body: errorBody(err.message) };
   }
   log.error(`internal error: ${describeFailure(err)}`, attrs);
@@ -31,11 +33,27 @@ export function errorResponse(err: unknown, log: ErrorLog, attrs: LogAttrs): Err
   return { status: internal.status, body: errorBody(internal.message) };
 }
 
-/** The message chain of an error and its causes, for the error log. */
+/**
+ * The message chain of an error and its causes, for the error log. A cause whose text its
+ * wrapper already contains is not repeated (most wrappers quote their cause); a system error
+ * counts as contained when its code or its description is.
+ */
 export function describeFailure(err: unknown): string {
-  const parts: string[] = [];
-  for (let e: unknown = err; e !== undefined && parts.length < 5; e = e instanceof Error ? e.cause : undefined) {
-    parts.push(e instanceof Error ? e.message : String(e));
+  let text = '';
+  let depth = 0;
+  for (let e: unknown = err; e !== undefined && depth < 5; e = e instanceof Error ? e.cause : undefined, depth++) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (text === '') text = message;
+    else if (!gists(e, message).some((g) => text.includes(g))) text += `: ${message}`;
   }
-  return parts.join(': ');
+  return text;
+}
+
+/** The texts that stand for an error: its message; for a system error also its code and description. */
+function gists(err: unknown, message: string): string[] {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code !== 'string' || code === '') return [message];
+  // `ENOENT: no such file or directory, open 'x'` → `no such file or directory`
+  const description = message.startsWith(`${code}: `) ? message.slice(code.length + 2).split(',')[0]! : message;
+  return [message, code, description];
 }

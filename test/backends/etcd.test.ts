@@ -293,7 +293,7 @@ describe('etcd key store: TLS', { skip: skip ?? false }, () => {
 
   test('an unreadable TLS file is named in the error', async () => {
     const missing = join(dir, 'missing-ca.crt');
-    await assert.rejects(EtcdKeyStore.connect(config(endpoints, { tls: { caPath: missing } })), (err: Error) => err.message === `etcd: cannot read the CA certificates '${missing}': ENOENT`);
+    await assert.rejects(EtcdKeyStore.connect(config(endpoints, { tls: { caPath: missing } })), (err: Error) => err.message === `etcd: cannot read the CA certificates '${missing}': no such file or directory`);
   });
 });
 

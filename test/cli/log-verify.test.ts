@@ -142,7 +142,7 @@ describe('kes log verify on the audit file of a running server', () => {
     assert.equal(none.code, 2);
     const missing = await kes(['log', 'verify', join(dir, 'nope.log')], {});
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /cannot read '.*nope\.log': ENOENT/);
+    assert.match(missing.stderr, /cannot read '.*nope\.log': no such file or directory/);
     const badId = await kes(['log', 'verify', path, '--identity', 'xyz'], {});
     assert.equal(badId.code, 2);
     assert.match(badId.stderr, /invalid --identity 'xyz'/);

@@ -1,4 +1,5 @@
 /** `kes log verify`: checks tamper-evident audit files offline (docs/audit-log.md). */
+import { systemErrorText } from '../../util/system-error.js';
 import { readFile } from 'node:fs/promises';
 import type { Command, CommandContext } from '../command.js';
 import { UsageError } from '../flags.js';
@@ -53,7 +54,7 @@ async function runVerify(ctx: CommandContext): Promise<number> {
     try {
       inputs.push({ name, data: await readFile(name) });
     } catch (err) {
-      throw new Error(`cannot read '${name}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new Error(`cannot read '${name}': ${systemErrorText(err)}`);
     }
   }
   const report = verifyAuditFiles(inputs, { signers });

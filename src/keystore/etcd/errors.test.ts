@@ -35,6 +35,8 @@ test('errorMessage gives the message of errors and the text of anything else', (
   assert.equal(errorMessage(new GRPCUnavailableError('14 UNAVAILABLE: x')), '14 UNAVAILABLE: x');
   assert.equal(errorMessage('text'), 'text');
   const refused = '14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:1. Resolution note: ';
-  assert.equal(errorMessage(new GRPCUnavailableError(refused)), '14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:1.');
+  assert.equal(errorMessage(new GRPCUnavailableError(refused)), 'connection refused by 127.0.0.1:1 (is etcd running there?)');
+  const unresolved = '14 UNAVAILABLE: Name resolution failed for target dns:nope.invalid:2379';
+  assert.equal(errorMessage(new GRPCUnavailableError(unresolved)), 'cannot resolve the host name of nope.invalid:2379');
   assert.equal(errorMessage(new Error('x. Resolution note: dns failed')), 'x. Resolution note: dns failed', 'a note with content is kept');
 });

@@ -34,9 +34,14 @@ function isBrokenCircuit(err: unknown): boolean {
 
 /**
  * The message of an error the client rejected with, for a log line (anything not an Error as
- * text). gRPC's empty trailing "Resolution note:" is dropped.
+ * text). gRPC's empty trailing "Resolution note:" is dropped, and its messages for a refused
+ * connection and an unknown host name are said in words.
  */
 export function errorMessage(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return message.replace(/\s*Resolution note:\s*$/, '');
+  const message = (err instanceof Error ? err.message : String(err)).replace(/\s*Resolution note:\s*$/, '');
+  const refused = /connect ECONNREFUSED (\S+?)\.?$/m.exec(message);
+  if (refused) return `connection refused by ${refused[1]} (is etcd running there?)`;
+  const unresolved = /Name resolution failed for target dns:(\S+)/.exec(message);
+  if (unresolved) return `cannot resolve the host name of ${unresolved[1]}`;
+  return message;
 }

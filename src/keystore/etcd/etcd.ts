@@ -93,7 +93,7 @@ export class EtcdKeyStore implements KeyStore {
       await store.status();
     } catch (err) {
       await store.close();
-      const message = `etcd: cannot use the cluster at ${hosts.join(', ')}: ${(err as Error).message.replace(/^etcd: /, '')}`;
+      const message = `etcd: cannot use the cluster at ${hosts.join(', ')}: ${(err as Error).message.replace(/^etcd: (status: )?/, '')}`;
       throw err instanceof KeyStoreUnreachableError ? new KeyStoreUnreachableError(message, { cause: err }) : new Error(message, { cause: err });
     }
     return store;

@@ -29,6 +29,6 @@ describe('etcd TLS files', () => {
   });
 
   test('an unreadable key file is named, its content never shown', async () => {
-    await assert.rejects(readEtcdTls({ certFile: join(dir, 'ca.pem'), keyFile: join(dir, 'nope.key') }), /^TlsFileError: etcd: cannot read the client key '.*nope\.key': ENOENT$/);
+    await assert.rejects(readEtcdTls({ certFile: join(dir, 'ca.pem'), keyFile: join(dir, 'nope.key') }), /^TlsFileError: etcd: cannot read the client key '.*nope\.key': no such file or directory$/);
   });
 });

@@ -59,10 +59,10 @@ describe('postgres pool settings', () => {
   });
 
   test('tls: unreadable or empty files are clear errors', async () => {
-    await assert.rejects(poolConfig({ ...hostConfig, tls: { caPath: join(dir, 'missing.pem') } }), /^TlsFileError: postgres: cannot read the CA certificates '.*missing\.pem': ENOENT$/);
+    await assert.rejects(poolConfig({ ...hostConfig, tls: { caPath: join(dir, 'missing.pem') } }), /^TlsFileError: postgres: cannot read the CA certificates '.*missing\.pem': no such file or directory$/);
     writeFileSync(join(dir, 'empty.pem'), 'no pem here');
     await assert.rejects(poolConfig({ ...hostConfig, tls: { caPath: join(dir, 'empty.pem') } }), /postgres: no CA certificate found in/);
-    await assert.rejects(poolConfig({ ...hostConfig, tls: { certFile: join(dir, 'nope.crt'), keyFile: join(dir, 'nope.key') } }), /cannot read the client certificate '.*nope\.crt': ENOENT/);
+    await assert.rejects(poolConfig({ ...hostConfig, tls: { certFile: join(dir, 'nope.crt'), keyFile: join(dir, 'nope.key') } }), /cannot read the client certificate '.*nope\.crt': no such file or directory/);
   });
 
   test('a url whose password holds @ or / unencoded is refused without showing it', async () => {

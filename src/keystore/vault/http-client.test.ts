@@ -211,7 +211,7 @@ describe('Vault over TLS', () => {
   });
 
   test('unreadable TLS files fail the connect', async () => {
-    await assert.rejects(open(fake, { tls: { caPath: join(dir, 'missing.pem') } }), /^TlsFileError: vault: cannot read the CA certificates '.*missing\.pem': ENOENT$/);
+    await assert.rejects(open(fake, { tls: { caPath: join(dir, 'missing.pem') } }), /^TlsFileError: vault: cannot read the CA certificates '.*missing\.pem': no such file or directory$/);
     await assert.rejects(open(fake, { tls: { caPath: join(dir, 'client.key') } }), /^TlsFileError: vault: no CA certificate found in/);
   });
 });

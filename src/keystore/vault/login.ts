@@ -2,6 +2,7 @@
  * How the Vault key store obtains a token (protocol.md §9.3 "Auth"): a static token from the
  * config, or a login with AppRole or Kubernetes service account credentials.
  */
+import { systemErrorText } from '../../util/system-error.js';
 import { readFile } from 'node:fs/promises';
 import { sep } from 'node:path';
 import type { VaultConfig } from './config.js';
@@ -146,7 +147,7 @@ export class KubernetesLogin extends EngineLogin {
     try {
       return (await readFile(jwt, 'utf8')).trim();
     } catch (err) {
-      throw new Error(`cannot read the service account token file '${jwt}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new Error(`cannot read the service account token file '${jwt}': ${systemErrorText(err)}`);
     }
   }
 }

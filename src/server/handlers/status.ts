@@ -14,11 +14,22 @@ export function version(ctx: RequestContext): Reply {
   return json({ version, commit });
 }
 
+/**
+ * Why each server's key store was last found not ready ('' when ready): a load balancer probes
+ * every few seconds, so the log says when readiness changes, not on every probe.
+ */
+const notReady = new WeakMap<object, string>();
+
 export async function ready(ctx: RequestContext): Promise<undefined> {
+  const { state } = ctx;
   try {
-    await ctx.state.cache.status();
+    await state.cache.status();
+    if (notReady.get(state)) state.errorLog.info('key store is ready again');
+    notReady.set(state, '');
   } catch (err) {
-    ctx.state.errorLog.warn(`key store is not ready: ${(err as Error).message}`);
+    const reason = (err as Error).message;
+    if (notReady.get(state) !== reason) state.errorLog.warn(`key store is not ready: ${reason}`);
+    notReady.set(state, reason);
     if (err instanceof KeyStoreUnreachableError) throw new KesError('KES_ERR_STORE_UNREACHABLE');
     throw new KesError('KES_ERR_STORE_FAILED');
   }
