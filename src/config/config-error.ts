@@ -26,7 +26,7 @@ export class ConfigError extends Error {
   readonly reason: string;
 
   constructor(reason: string, location: ConfigErrorLocation = {}, options?: ErrorOptions) {
-    super(formatConfigError(reason, location), options);
+    super(formatConfigMessage(reason, location), options);
     this.reason = reason;
     if (location.field !== undefined) this.field = location.field;
     if (location.line !== undefined) this.line = location.line;
@@ -34,7 +34,11 @@ export class ConfigError extends Error {
   }
 }
 
-function formatConfigError(reason: string, { field, line, file }: ConfigErrorLocation): string {
+/**
+ * A message with its location in front, `kes.yml:7: tls.auth: <reason>`, as errors and
+ * warnings of the config file show it.
+ */
+export function formatConfigMessage(reason: string, { field, line, file }: ConfigErrorLocation): string {
   let where: string | undefined;
   if (file !== undefined && line !== undefined) where = `${file}:${line}`;
   else if (file !== undefined) where = file;

@@ -7,6 +7,9 @@ import { readFile } from 'node:fs/promises';
 import YAML, { LineCounter } from 'yaml';
 import { ConfigError } from './config-error.js';
 import { ConfigNode, type Env } from './config-node.js';
+import { sortWarnings, strictConfigError, type ConfigWarning } from './config-warning.js';
+import { FieldAccess } from './field-access.js';
+import { warnUnknownFields } from './unknown-fields.js';
 
 /** Options of the parsers. */
 export interface ParseConfigOptions {
@@ -16,6 +19,13 @@ export interface ParseConfigOptions {
   filename?: string;
   /** Directory for the load-time checks of relative paths; default the working directory. */
   baseDir?: string;
+  /**
+   * Receives the warnings about a file that is valid (unknown fields, an `admin.identity` that
+   * is not an identity), sorted by line. Nothing is added when the file is invalid.
+   */
+  warnings?: ConfigWarning[];
+  /** Makes the warnings errors (`kes server --strict-config`): see strictConfigError. */
+  strict?: boolean;
 }
 
 /**
@@ -31,7 +41,7 @@ export function openConfig(text: string, options: ParseConfigOptions = {}): Conf
   if (syntax !== undefined) {
     throw new ConfigError(`invalid YAML: ${syntax.message}`, { line: lines.linePos(syntax.pos[0]).line, file }, { cause: syntax });
   }
-  const root = ConfigNode.root({ doc, lines, env: options.env ?? process.env, file });
+  const root = ConfigNode.root({ doc, lines, env: options.env ?? process.env, file, access: new FieldAccess(), warnings: [] });
   if (root.isNull) throw new ConfigError('the config file is empty', { file });
   if (!root.isMap) root.fail('the top level must be a mapping');
 
@@ -44,6 +54,20 @@ export function openConfig(text: string, options: ParseConfigOptions = {}): Conf
     keys.fail("this is the keystore section of KES v0.13 and older: move it under 'keystore:' (since v0.14 'keys:' lists the names of keys to create)");
   }
   return root;
+}
+
+/**
+ * Ends the reading of a config whose parts under checked have been read: warns about the fields
+ * under it that no reader asked for, then hands the warnings to options.warnings, or with
+ * options.strict throws them as one ConfigError.
+ * @throws ConfigError with options.strict when there are warnings
+ */
+export function finishConfig(checked: ConfigNode, options: ParseConfigOptions): void {
+  warnUnknownFields(checked);
+  const warnings = sortWarnings(checked.warnings());
+  const error = options.strict ? strictConfigError(warnings) : undefined;
+  if (error !== undefined) throw error;
+  options.warnings?.push(...warnings);
 }
 
 /**

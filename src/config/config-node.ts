@@ -1,10 +1,14 @@
 /**
  * A small typed reader over YAML nodes: every value is read together with its dotted field path
- * and line, so every config error can name both (protocol.md §13.1).
+ * and line, so every config error can name both (protocol.md §13.1). Every key a reader asks
+ * for is recorded, so the keys nobody asked for can be reported afterwards (unknown-fields.ts).
  */
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair } from 'yaml';
 import { ConfigError } from './config-error.js';
+import { ConfigWarning, type ConfigWarningKind } from './config-warning.js';
+import { closestName } from './did-you-mean.js';
 import { parseDuration } from './duration.js';
+import type { FieldAccess } from './field-access.js';
 
 /** Environment variables for `${NAME}` references. */
 export type Env = Record<string, string | undefined>;
@@ -15,6 +19,20 @@ export interface ReadContext {
   lines: LineCounter;
   env: Env;
   file?: string;
+  /** The keys the readers asked for. */
+  access: FieldAccess;
+  /** Warnings found while reading. */
+  warnings: ConfigWarning[];
+}
+
+/** A field of a mapping as written, for the unknown-field check (see ConfigNode.fields). */
+export interface WrittenField {
+  /** The key; undefined for a key that is not a scalar. */
+  key: string | undefined;
+  /** The value, aliases resolved, with its field path and the line of its key. */
+  value: ConfigNode;
+  /** The value as written: an alias, or a node that may carry an anchor. */
+  written: Node | null;
 }
 
 /** `${NAME}`, possibly surrounded by whitespace; the name is trimmed too. */
@@ -55,6 +73,19 @@ export class ConfigNode {
     return new ConfigError(reason, { field: this.path || undefined, line: this.line, file: this.ctx.file });
   }
 
+  /** Records a warning about this field (the parsers hand them out once the whole file is read). */
+  warn(kind: ConfigWarningKind, reason: string): void {
+    this.ctx.warnings.push(new ConfigWarning(kind, reason, { field: this.path || undefined, line: this.line, file: this.ctx.file }));
+  }
+
+  /**
+   * Marks keys of this mapping as accepted and ignored (fields KES knows and openkes does not
+   * use, e.g. Vault's `approle.retry`), so that they are not reported as unknown.
+   */
+  ignore(...keys: string[]): void {
+    for (const key of keys) this.ctx.access.ignore(this.isMap ? this.node : null, key);
+  }
+
   get isNull(): boolean {
     return this.node === null || (isScalar(this.node) && this.node.value === null);
   }
@@ -72,6 +103,7 @@ export class ConfigNode {
    * missing (or this value itself is null). Throws unless this value is a mapping or null.
    */
   field(key: string): ConfigNode | undefined {
+    this.ctx.access.ask(this.isMap ? this.node : null, this.path, key);
     for (const pair of this.pairs()) {
       if (!isScalar(pair.key) || String(pair.key.value) !== key) continue;
       const value = resolve(this.ctx.doc, pair.value as Node | null);
@@ -155,6 +187,13 @@ export class ConfigNode {
     return value;
   }
 
+  /** The NAME of a `${NAME}` value; undefined for any other value. */
+  envName(): string | undefined {
+    if (!isScalar(this.node) || typeof this.node.value !== 'string') return undefined;
+    const reference = ENV_REFERENCE.exec(this.node.value);
+    return reference === null ? undefined : (reference[1] ?? '').trim();
+  }
+
   /** The string under key; undefined when missing or null. */
   string(key: string): string | undefined {
     return this.get(key)?.text();
@@ -166,10 +205,13 @@ export class ConfigNode {
     return value === '' ? undefined : value;
   }
 
-  /** The non-empty string under key; fails with `required` when missing or empty. */
+  /**
+   * The non-empty string under key; fails with `required` when missing or empty, naming a key
+   * of this mapping that looks like a typo of it (`required (is "kye" a typo of "key"?)`).
+   */
   required(key: string): string {
     const value = this.string(key);
-    if (value === undefined || value === '') throw this.at(key).error('required');
+    if (value === undefined || value === '') throw this.at(key).error(`required${this.field(key) === undefined ? this.typoOf(key) : ''}`);
     return value;
   }
 
@@ -212,6 +254,59 @@ export class ConfigNode {
    */
   strings(key: string, { env = true }: { env?: boolean } = {}): string[] {
     return (this.get(key)?.items() ?? []).map((item) => (env ? item.text() : item.rawText()));
+  }
+
+  /**
+   * The fields of this mapping as written (none when null), merged ones included and the first
+   * of a key winning, as field() finds them; reading them does not count as asking for them.
+   */
+  fields(): WrittenField[] {
+    const seen = new Set<string>();
+    const fields: WrittenField[] = [];
+    for (const pair of this.pairs()) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
+      if (key !== undefined) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
+      const written = (pair.value ?? null) as Node | null;
+      const value = resolve(this.ctx.doc, written);
+      const line = pair.key !== null && typeof pair.key === 'object' ? lineOf(this.ctx, pair.key as Node) : this.line;
+      fields.push({ key, value: new ConfigNode(this.ctx, value, key === undefined ? this.path : this.join(key), line), written });
+    }
+    return fields;
+  }
+
+  /** The keys some reader asked for in this mapping (none when it is null). */
+  askedKeys(): ReadonlySet<string> {
+    return this.isMap ? this.ctx.access.askedIn(this.node as Node) : new Set();
+  }
+
+  /** Reports whether a reader asked for key in this mapping or ignores it. */
+  isKnown(key: string): boolean {
+    return this.isMap && this.ctx.access.isKnown(this.node as Node, key);
+  }
+
+  /** The shallowest other path where key is a field (`tls.auth` for `auth`), if any. */
+  elsewhere(key: string): string | undefined {
+    return this.ctx.access.elsewhere(key, this.path);
+  }
+
+  /** The YAML document being read. */
+  get document(): Document {
+    return this.ctx.doc;
+  }
+
+  /** The warnings recorded so far for the whole document. */
+  warnings(): ConfigWarning[] {
+    return this.ctx.warnings;
+  }
+
+  /** ` (is "kye" a typo of "key"?)` when this mapping has a key no reader asked for close to key. */
+  private typoOf(key: string): string {
+    const unasked = this.fields().flatMap((f) => (f.key !== undefined && !this.isKnown(f.key) ? [f.key] : []));
+    const typo = closestName(key, unasked);
+    return typo === undefined ? '' : ` (is ${JSON.stringify(typo)} a typo of ${JSON.stringify(key)}?)`;
   }
 
   /**

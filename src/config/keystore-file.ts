@@ -5,18 +5,22 @@
  * error messages are those of the full parser (parse-config.ts).
  */
 import type { Env } from './config-node.js';
-import { openConfig, readConfigFile, type ParseConfigOptions } from './config-file.js';
+import { finishConfig, openConfig, readConfigFile, type ParseConfigOptions } from './config-file.js';
 import { readKeyStoreConfig } from '../keystore/registry.js';
 import type { KeyStoreConfig } from './types.js';
 
 /**
  * Parses the `keystore:` section of a server config (YAML 1.2). Also checks `version` (only v1)
- * and rejects the KES ≤ v0.13 `keys:` keystore section, as the full parser does.
+ * and rejects the KES ≤ v0.13 `keys:` keystore section, as the full parser does. Unknown fields
+ * under `keystore:` (only there) are reported to options.warnings, as parseConfig does.
  * @throws ConfigError naming the file, line and field of the first problem found
  */
 export function parseKeyStoreConfig(text: string, options: ParseConfigOptions = {}): KeyStoreConfig {
   const root = openConfig(text, options);
-  return readKeyStoreConfig(root.section('keystore'), { baseDir: options.baseDir ?? process.cwd() });
+  const keystore = root.section('keystore');
+  const config = readKeyStoreConfig(keystore, { baseDir: options.baseDir ?? process.cwd() });
+  finishConfig(keystore, options);
+  return config;
 }
 
 /**
@@ -25,6 +29,6 @@ export function parseKeyStoreConfig(text: string, options: ParseConfigOptions = 
  * `kes server`.
  * @throws ConfigError when the file cannot be read or its keystore section is invalid
  */
-export async function loadKeyStoreConfigFile(path: string, env: Env = process.env): Promise<KeyStoreConfig> {
-  return parseKeyStoreConfig(await readConfigFile(path), { env, filename: path });
+export async function loadKeyStoreConfigFile(path: string, env: Env = process.env, options: Omit<ParseConfigOptions, 'env' | 'filename'> = {}): Promise<KeyStoreConfig> {
+  return parseKeyStoreConfig(await readConfigFile(path), { ...options, env, filename: path });
 }

@@ -178,7 +178,7 @@ test('docs/kes-config.example.yml parses', () => {
   const text = readFileSync(new URL('../../docs/kes-config.example.yml', import.meta.url), 'utf8');
   const config = parseConfig(text, { env: {}, filename: 'kes-config.example.yml' });
   assert.equal(config.admin, 'disabled');
-  assert.deepEqual(config.tls, { keyFile: './server.key', certFile: './server.cert', auth: 'off' });
+  assert.deepEqual(config.tls, { keyFile: './server.key', certFile: './server.crt', auth: 'off' });
   assert.deepEqual(config.api['/v1/metrics'], { skipAuth: true, timeoutMs: 15_000 });
   assert.deepEqual(config.policies.minio?.identities, ['ea9826089311fe44d7590408ede9150f7c637b6cab0a91ee6fe1aa5d9fb366f6']);
   assert.deepEqual(config.policies.monitoring, { allow: ['/v1/status', '/v1/metrics'], deny: [], identities: [] });

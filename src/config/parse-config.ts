@@ -2,9 +2,10 @@
 export type { ParseConfigOptions } from './config-file.js';
 import { checkAddress } from './address.js';
 import { readApiConfig, readMaxConnections } from './api-config.js';
+import { checkAdminIdentity } from './admin-identity.js';
 import { readAuditFileConfig } from './audit-file-config.js';
 import type { ConfigNode, Env } from './config-node.js';
-import { openConfig, readConfigFile, type ParseConfigOptions } from './config-file.js';
+import { finishConfig, openConfig, readConfigFile, type ParseConfigOptions } from './config-file.js';
 import { readKeyStoreConfig } from '../keystore/registry.js';
 import { parseLogLevel } from './log-level.js';
 import { readPolicies } from './policy-config.js';
@@ -14,8 +15,10 @@ import { cacheExpiry, DEFAULT_ADDRESS, DEFAULT_LOG } from './defaults.js';
 import { isValidName } from '../policy/names.js';
 
 /**
- * Parses and validates a server config (YAML 1.2). Unknown keys are ignored; a scalar whose
- * whole value is `${NAME}` is replaced by the environment variable before it is decoded.
+ * Parses and validates a server config (YAML 1.2); a scalar whose whole value is `${NAME}` is
+ * replaced by the environment variable before it is decoded. Unknown keys are ignored, as KES
+ * does, and reported to options.warnings (ConfigWarning), as is an `admin.identity` that is not
+ * an identity; with options.strict the warnings are errors.
  * @throws ConfigError naming the file, line and field of the first problem found
  */
 export function parseConfig(text: string, options: ParseConfigOptions = {}): ServerConfig {
@@ -27,7 +30,7 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Ser
   const admin = readAdmin(root);
   const tls = readTlsConfig(root.section('tls'), admin);
   const maxConnections = readMaxConnections(root.section('api'));
-  return {
+  const config: ServerConfig = {
     address,
     admin,
     tls,
@@ -39,24 +42,38 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Ser
     ...(maxConnections !== undefined && { maxConnections }),
     keystore: readKeyStoreConfig(root.section('keystore'), { baseDir: options.baseDir ?? process.cwd() }),
   };
+  finishConfig(root, options);
+  return config;
 }
 
 /**
- * Reads and parses the config file at path; error messages name the file as given.
+ * Reads and parses the config file at path; error messages name the file as given. Options as
+ * for parseConfig (`warnings`, `strict`, `baseDir`).
  * @throws ConfigError when the file cannot be read or is invalid
  */
-export async function loadConfigFile(path: string, env: Env = process.env): Promise<ServerConfig> {
-  return parseConfig(await readConfigFile(path), { env, filename: path });
+export async function loadConfigFile(path: string, env: Env = process.env, options: Omit<ParseConfigOptions, 'env' | 'filename'> = {}): Promise<ServerConfig> {
+  return parseConfig(await readConfigFile(path), { ...options, env, filename: path });
 }
 
-/** `admin.identity`, or the legacy (v0.14 … v0.18) top-level `root:`. */
+/**
+ * `admin.identity`, or the legacy (v0.14 … v0.18) top-level `root:`. A value that is not an
+ * identity disables the admin and is kept as written (KES); unless it is `disabled` it is
+ * reported as a warning.
+ */
 function readAdmin(root: ConfigNode): string {
+  const node = root.at('admin');
+  if (!node.isNull && !node.isMap) node.fail('must be a mapping: to disable the admin write "identity: disabled" under admin:');
   const admin = root.section('admin');
   const legacy = root.get('root');
   if (legacy !== undefined && !admin.isNull) legacy.fail('the legacy root and admin.identity are mutually exclusive: keep only admin.identity');
-  if (legacy === undefined) return admin.required('identity');
+  if (legacy === undefined) {
+    const identity = admin.required('identity');
+    checkAdminIdentity(admin.at('identity'), identity);
+    return identity;
+  }
   const identity = legacy.text();
   if (identity === '') throw legacy.error('required');
+  checkAdminIdentity(legacy, identity);
   return identity;
 }
 

@@ -35,9 +35,9 @@ export function readTlsConfig(tls: ConfigNode, admin: string): TlsConfig {
   });
   const proxy = tls.section('proxy');
   const identities = proxyIdentities(proxy, admin);
-  if (identities.length > 0) {
-    config.proxy = { identities, certHeader: proxy.section('header').optional('cert') ?? DEFAULT_PROXY_CERT_HEADER };
-  }
+  // Read (and checked) also without proxies, as KES does; it only matters with them.
+  const certHeader = proxy.section('header').optional('cert') ?? DEFAULT_PROXY_CERT_HEADER;
+  if (identities.length > 0) config.proxy = { identities, certHeader };
   return config;
 }
 

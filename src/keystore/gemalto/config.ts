@@ -9,6 +9,7 @@ export type GemaltoConfig = { type: 'gemalto'; endpoint: string; token: string; 
 /** `gemalto.keysecure`: endpoint and token required (`credentials.retry` is ignored). */
 export function readGemaltoConfig(keysecure: ConfigNode): GemaltoConfig {
   const creds = keysecure.section('credentials');
+  creds.ignore('retry'); // KES ≤ v0.22: the login retry interval; openkes does not use it
   return compact({
     type: 'gemalto' as const,
     endpoint: keysecure.required('endpoint'),

@@ -78,6 +78,7 @@ function readTransit(transit: ConfigNode): VaultConfig['transit'] {
 }
 
 function readAppRole(approle: ConfigNode): VaultConfig['approle'] {
+  approle.ignore('retry'); // KES ≤ v0.22: the login retry interval; openkes retries on its own schedule
   return compact({
     namespace: approle.optional('namespace'),
     engine: approle.optional('engine') ?? 'approle',
@@ -87,6 +88,7 @@ function readAppRole(approle: ConfigNode): VaultConfig['approle'] {
 }
 
 function readKubernetes(kubernetes: ConfigNode, baseDir: string): VaultConfig['kubernetes'] {
+  kubernetes.ignore('retry'); // as approle.retry
   const jwt = kubernetes.required('jwt');
   if (jwt.includes('/')) {
     try {
