@@ -2,6 +2,7 @@
 import type { ServerConfig } from '../config/types.js';
 import { KesServer, type StartOptions } from './server.js';
 import type { ServerRunner } from './supervisor.js';
+import { preflight } from './preflight.js';
 
 export function singleProcess(config: ServerConfig, options: StartOptions): ServerRunner {
   let server: KesServer | undefined;
@@ -11,6 +12,7 @@ export function singleProcess(config: ServerConfig, options: StartOptions): Serv
   };
   return {
     async start() {
+      for (const warning of await preflight(config, options.address)) options.stderr?.write(`Warning: ${warning}\n`);
       server = await KesServer.start(config, options);
       return server.address;
     },

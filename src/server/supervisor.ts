@@ -7,7 +7,6 @@
 import type { Writable } from 'node:stream';
 import type { ServerConfig } from '../config/types.js';
 import { TLS_REFRESH_MS } from '../config/defaults.js';
-import { loadConfigFile } from '../config/parse-config.js';
 import { describeFailure } from './error-response.js';
 
 /** A way of running the server. */
@@ -27,9 +26,13 @@ export interface ServerRunner {
 
 export interface SuperviseOptions {
   runner: ServerRunner;
-  /** The config file to re-read on SIGHUP and for TLS refreshes (none in dev mode). */
+  /** The config file re-read on SIGHUP and for TLS refreshes (none in dev mode), for messages. */
   configFile?: string;
-  env: Record<string, string | undefined>;
+  /**
+   * Reads the config file again; report: print its warnings (on SIGHUP, not on the quiet
+   * periodic TLS refresh). @throws ConfigError
+   */
+  readConfig?: (report: boolean) => Promise<ServerConfig>;
   stdout: Writable;
   stderr: Writable;
   /** The start banner for the address the server listens on. */
@@ -42,14 +45,14 @@ export interface SuperviseOptions {
  * @throws what start throws
  */
 export async function supervise(o: SuperviseOptions): Promise<number> {
-  const { runner, configFile, env } = o;
+  const { runner, configFile, readConfig } = o;
   const { host, port } = await runner.start();
   o.stdout.write(o.banner(host, port));
 
   return new Promise<number>((resolve) => {
     const reload = () => {
-      if (!configFile) return;
-      loadConfigFile(configFile, env)
+      if (!readConfig) return;
+      readConfig(true)
         .then((config) => runner.reload(config))
         .then(
           () => o.stderr.write(`=> Reloaded config file '${configFile}'\n`),
@@ -57,8 +60,8 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
         );
     };
     const refreshTls = setInterval(() => {
-      if (!configFile) return;
-      loadConfigFile(configFile, env)
+      if (!readConfig) return;
+      readConfig(false)
         .then((config) => runner.refreshTls(config))
         .catch((err) => o.stderr.write(`Error: failed to reload TLS certificates: ${describeFailure(err)}\n`));
     }, TLS_REFRESH_MS);

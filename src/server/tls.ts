@@ -13,6 +13,8 @@ import { TrustStore } from '../pki/trust.js';
 export interface TlsMaterial {
   key: string;
   cert: string;
+  /** The server's own certificate (the first of cert). */
+  leaf: X509Certificate;
   /** System roots plus the configured CAs, when `tls.ca` is set. */
   ca?: string[];
   /**
@@ -72,6 +74,7 @@ export async function loadTlsMaterial(cfg: TlsConfig): Promise<TlsMaterial> {
   return {
     key: key.export({ type: 'pkcs8', format: 'pem' }).toString(),
     cert: certBlocks.map((b) => b.text).join('\n') + '\n',
+    leaf,
     ca: cfg.caPath ? withSystemRoots(caCertificates.map((c) => c.toString())) : undefined,
     trust: new TrustStore(caCertificates),
     verifyClients: cfg.auth === 'on',

@@ -19,6 +19,7 @@ import { supervise } from '../../server/supervisor.js';
 import { buildInfo } from '../../util/build-info.js';
 import { excludeMemoryFromCoreDumps } from '../../server/core-dumps.js';
 import type { ServerConfig } from '../../config/types.js';
+import type { ConfigWarning } from '../../config/config-warning.js';
 
 export const serverCommand: Command = {
   name: 'server',
@@ -35,12 +36,13 @@ export const serverCommand: Command = {
     { name: 'addr', type: 'string', value: 'HOST:PORT', description: 'Listen address (default: the config\'s address, or 0.0.0.0:7373)' },
     { name: 'dev', type: 'boolean', description: 'Start a development server with an in-memory key store' },
     { name: 'workers', type: 'string', value: 'N', description: 'Server processes sharing the port (default: the number of CPUs; 1 for --dev)' },
+    { name: 'strict-config', type: 'boolean', description: 'Refuse a config file with warnings (unknown fields, an admin.identity that is not an identity) instead of ignoring them, as KES does' },
     { name: 'max-connections', type: 'string', value: 'N', description: 'Open connections per worker beyond which new ones are closed (default: api.max_connections, or 10000)' },
     { name: 'key', type: 'string', hidden: true, description: 'deprecated' },
     { name: 'cert', type: 'string', hidden: true, description: 'deprecated' },
     { name: 'auth', type: 'string', hidden: true, description: 'deprecated' },
   ],
-  examples: ['kes server --config config.yml', 'kes server --config config.yml --addr 127.0.0.1:7000', 'kes server --dev'],
+  examples: ['kes server --config config.yml', 'kes server --config config.yml --strict-config', 'kes server --config config.yml --addr 127.0.0.1:7000', 'kes server --dev'],
   run: runServer,
 };
 
@@ -75,7 +77,14 @@ async function runServer({ flags, args, io }: CommandContext): Promise<number> {
     process.once('exit', () => removeDevSetup(dev));
   }
   try {
-    const config: ServerConfig = dev ? dev.config : await loadConfigFile(configFile!, io.env);
+    const strict = flags['strict-config'] === true;
+    const readConfig = async (report: boolean): Promise<ServerConfig> => {
+      const warnings: ConfigWarning[] = [];
+      const config = await loadConfigFile(configFile!, io.env, { warnings, strict });
+      if (report) for (const w of warnings) io.stderr.write(`Warning: ${w.message}\n`);
+      return config;
+    };
+    const config: ServerConfig = dev ? dev.config : await readConfig(true);
     if (config.keystore.type === 'mem' && workers > 1) {
       // The in-memory store lives in one process: more workers would not share keys.
       if (flags.workers !== undefined) io.stderr.write('Warning: the in-memory key store needs a single worker: using --workers 1.\n');
@@ -83,14 +92,14 @@ async function runServer({ flags, args, io }: CommandContext): Promise<number> {
     }
     const runner =
       workers > 1
-        ? clusterRunner({ workers, config, stderr: io.stderr })
+        ? clusterRunner({ workers, config, address: addr, stderr: io.stderr })
         : singleProcess(config, { address: addr, maxConnections, stdout: io.stdout, stderr: io.stderr });
     const build = buildInfo();
     const color = useColor(io.stdout);
     return await supervise({
       runner,
       configFile,
-      env: io.env,
+      ...(!dev && { readConfig }),
       stdout: io.stdout,
       stderr: io.stderr,
       banner: (host, port) => banner({ config, build, host, port, color, dev, workers }),

@@ -16,6 +16,7 @@ import { AuditFileSink } from '../../log/audit-file-sink.js';
 import { ErrorLog, type ErrorEvent } from '../../log/error-log.js';
 import { EventHub } from '../../log/event-hub.js';
 import { loadTlsMaterial } from '../tls.js';
+import { preflight } from '../preflight.js';
 import { ticketLifetimeMs, TicketKeyRotation } from '../session-tickets.js';
 import { keeperLog } from '../state.js';
 import type { ServerRunner } from '../supervisor.js';
@@ -26,6 +27,8 @@ export interface ClusterOptions {
   workers: number;
   /** The config the workers start with. */
   config: ServerConfig;
+  /** `--addr`: overrides the config's address. */
+  address?: string;
   /** Where the primary reports worker restarts and its own failures. */
   stderr: Writable;
 }
@@ -104,6 +107,8 @@ class Cluster implements ServerRunner {
   }
 
   async start(): Promise<{ host: string; port: number }> {
+    // What every worker would need, checked here: a problem is reported once, and no worker starts.
+    for (const warning of await preflight(this.config, this.o.address)) this.o.stderr.write(`Warning: ${warning}\n`);
     await this.applyAuditFile(this.config);
     try {
       // The server's one key cache: the keeper here, with its own store connection; the
