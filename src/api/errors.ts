@@ -53,7 +53,7 @@ export const ERRORS = {
       noForwardedCertificate: 'no client certificate is present',
       tooManyForwardedCertificates: 'too many client certificates are present',
       invalidForwardedCertificate: 'invalid client certificate',
-      // A resumed session whose certificate is no longer trusted (server/connection.ts).
+      // A connection whose certificate is missing or not trusted (server/connection.ts).
       untrusted: 'tls: client certificate {reason}',
     },
   },

@@ -21,6 +21,8 @@ import type { TrustStore } from '../pki/trust.js';
 import { serveRequest } from './pipeline.js';
 import { AuditFileSink } from '../log/audit-file-sink.js';
 import type { HttpRequest, HttpResponse } from './http.js';
+import { listenError, splitAddress } from './listen-address.js';
+import { handshakeFailed, peerAddress, rememberPeerAddress } from './handshake-errors.js';
 
 export interface StartOptions extends RuntimeOptions {
   /** Listen address `host:port`; overrides `config.address`. */
@@ -53,13 +55,6 @@ const TIMEOUTS: ConnectionTimeouts = { firstRequestMs: HEADERS_TIMEOUT_MS, idleM
  * Beyond them a stream is refused; the connection and its other streams go on.
  */
 const HTTP2_SETTINGS = { maxConcurrentStreams: 250, maxHeaderListSize: 16 * 1024 };
-
-/** Splits `host:port` (host an IP literal, `[v6]` or empty). */
-export function splitAddress(address: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]*)\]|([^:]*)):(\d+)$/.exec(address);
-  if (!m) throw new Error(`invalid listen address '${address}': expected host:port`);
-  return { host: m[1] ?? m[2] ?? '', port: Number(m[3]) };
-}
 
 export class KesServer {
   private state: ServerState;
@@ -132,12 +127,11 @@ export class KesServer {
     http.on('connection', (socket: Socket) => {
       // Responses are small: send them at once instead of waiting for Nagle's algorithm.
       socket.setNoDelay(true);
+      rememberPeerAddress(socket);
       server.sockets.add(socket);
       socket.once('close', () => server.sockets.delete(socket));
     });
-    http.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
-      server.state.errorLog.info(`http: TLS handshake error from ${socket.remoteAddress ?? 'unknown'}: ${err.code ?? err.message}`);
-    });
+    http.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => handshakeFailed(err, socket, server.state.errorLog));
     // Go's defaults: 90 s idle keep-alive, 5 s to send the request headers. Node applies
     // neither to this server's HTTP/1.1 connections nor to HTTP/2 sessions: the connection
     // watch does (connection-timeouts.ts).
@@ -156,8 +150,7 @@ export class KesServer {
     } catch (err) {
       await closeState(state);
       auditFile?.close();
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new Error(`failed to listen on ${options.address ?? config.address}: ${code === 'EADDRINUSE' ? 'address already in use' : (code ?? (err as Error).message)}`);
+      throw listenError(options.address ?? config.address, err);
     }
     return server;
   }
@@ -248,30 +241,24 @@ export class KesServer {
   }
 
   /**
-   * Identity once per connection; connections without a required certificate are closed. A
-   * resumed session whose certificate is no longer trusted stays open, and each of its requests
-   * is answered with the reason (connection.ts).
+   * Identity once per connection. A client without a required certificate, or with one that
+   * is not trusted, keeps its connection: each of its requests is answered with the reason
+   * (connection.ts), where a TLS layer refusal could not say why.
    */
   private accept(socket: TLSSocket): void {
     watchConnection(socket, TIMEOUTS);
-    const conn = identifyConnection(socket, this.trust);
-    const optional = this.state.clientCertOptional;
-    if (!conn.hasCertificate && !optional) socket.destroy();
-    else if (conn.hasCertificate && this.verifyClients && !conn.authorized) socket.destroy();
-    else if (conn.refusal) this.state.errorLog.info(`http: refused ${conn.identity} from ${socket.remoteAddress ?? 'unknown'}: tls: client certificate ${conn.refusal}`);
+    const conn = identifyConnection(socket, { required: !this.state.clientCertOptional, trust: this.trust });
+    if (conn.refusal) {
+      const who = conn.identity === '' ? '' : ` (identity ${conn.identity})`;
+      this.state.errorLog.info(`http: refusing requests from ${peerAddress(socket)}${who}: tls: client certificate ${conn.refusal}`);
+    }
   }
 
-  private verifyClients = false;
   /** With tls.auth: on, the CAs client certificates must verify against. */
   private trust: TrustStore | undefined;
 
-  // With tls.auth: on the handshake rejects unverified certificates (a TLS alert), unless a
-  // skip_auth route makes certificates optional: then a given certificate is checked on accept.
   private applyClientAuth(tls: TlsMaterial): void {
-    this.verifyClients = tls.verifyClients;
     this.trust = tls.verifyClients ? tls.trust : undefined;
-    const server = this.http as unknown as { rejectUnauthorized: boolean };
-    server.rejectUnauthorized = tls.verifyClients && !this.state.clientCertOptional;
   }
 
   private applyConnectionLimit(): void {

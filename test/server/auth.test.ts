@@ -3,7 +3,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 import type { TestCert } from '../helpers/certs.js';
-import { httpsClient } from '../helpers/https-client.js';
+import { http2Client, httpsClient } from '../helpers/https-client.js';
 
 describe('authorization', () => {
   let t: TestServer;
@@ -120,14 +120,21 @@ describe('authorization', () => {
     r = await t.client().request('GET', '/v1/identity/self/describe');
     assert.deepEqual(r.json().admin, true);
     assert.equal(r.json().identity, t.admin.identity);
+    // Without a policy it may do nothing else, but it learns its identity.
     r = await t.client(stranger).request('GET', '/v1/identity/self/describe');
-    assert.deepEqual([r.status, r.json().message], [404, 'identity does not exist']);
+    assert.deepEqual([r.status, r.json()], [200, { identity: stranger.identity }]);
+    assert.equal((await t.client(stranger).request('GET', '/v1/status')).status, 403);
   });
 
-  test('a client without a certificate is refused at connection time (tls.auth: off)', async () => {
-    const c = httpsClient(t.port, t.pki.ca.certPem);
-    await assert.rejects(c.request('GET', '/version'));
-    c.close();
+  test('a client without a certificate gets every request answered 400 tls: client certificate is required (tls.auth: off)', async () => {
+    for (const client of [httpsClient(t.port, t.pki.ca.certPem), http2Client(t.port, t.pki.ca.certPem)]) {
+      for (const path of ['/version', '/v1/identity/self/describe', '/v1/key/describe/x']) {
+        const r = await client.request('GET', path);
+        assert.deepEqual([r.status, r.json().message], [400, 'tls: client certificate is required'], path);
+      }
+      client.close();
+    }
+    assert.match(t.stderr(), /refusing requests from 127\.0\.0\.1:\d+: tls: client certificate is required/);
   });
 
   test('a CA certificate is not a client identity', async () => {

@@ -8,12 +8,12 @@ import { startTestServer, verifyClients, type TestServer } from '../helpers/test
 import { httpsClient } from '../helpers/https-client.js';
 import { createTestPki, type TestCert } from '../helpers/certs.js';
 
-/** Client certificates that tls.auth: on refuses. */
+/** Client certificates that tls.auth: on refuses, and the reason it gives. */
 const UNTRUSTED = [
-  ['self-signed', { issuer: 'self' }],
-  ['foreign-CA', { issuer: 'foreign' }],
-  ['expired', { notAfter: new Date(Date.now() - 86_400_000) }],
-  ['not-yet-valid', { notBefore: new Date(Date.now() + 86_400_000), notAfter: new Date(Date.now() + 10 * 86_400_000) }],
+  ['self-signed', { issuer: 'self' }, 'is not issued by a trusted CA'],
+  ['foreign-CA', { issuer: 'foreign' }, 'is not issued by a trusted CA'],
+  ['expired', { notAfter: new Date(Date.now() - 86_400_000) }, 'has expired'],
+  ['not-yet-valid', { notBefore: new Date(Date.now() + 86_400_000), notAfter: new Date(Date.now() + 10 * 86_400_000) }, 'is not valid yet'],
 ] as const;
 
 describe('tls.auth: on', () => {
@@ -27,14 +27,25 @@ describe('tls.auth: on', () => {
     assert.equal((await t.client().request('GET', '/v1/status')).status, 200);
   });
 
-  for (const [what, opts] of UNTRUSTED) {
-    test(`a ${what} client certificate is rejected in the handshake`, async () => {
+  for (const [what, opts, reason] of UNTRUSTED) {
+    test(`a ${what} client certificate gets every request refused with the reason, which the log tells with the address`, async () => {
       const cert = t.pki.client(opts);
       const c = httpsClient(t.port, t.pki.ca.certPem, cert);
-      await assert.rejects(c.request('GET', '/version'));
+      for (const path of ['/version', '/v1/status', '/v1/key/describe/k']) {
+        const r = await c.request('GET', path);
+        assert.deepEqual([r.status, r.json().message], [400, `tls: client certificate ${reason}`], path);
+      }
       c.close();
+      assert.match(t.stderr(), new RegExp(`refusing requests from 127\\.0\\.0\\.1:\\d+ \\(identity ${cert.identity}\\): tls: client certificate ${reason}`));
     });
   }
+
+  test('a client without a certificate gets every request refused (400 tls: client certificate is required)', async () => {
+    const c = httpsClient(t.port, t.pki.ca.certPem);
+    const r = await c.request('GET', '/version');
+    c.close();
+    assert.deepEqual([r.status, r.json().message], [400, 'tls: client certificate is required']);
+  });
 
   test('TLS 1.1 is refused', async () => {
     const socket = tls.connect({ host: '127.0.0.1', port: t.port, ca: t.pki.ca.certPem, maxVersion: 'TLSv1.1', minVersion: 'TLSv1', servername: 'localhost' });

@@ -45,11 +45,12 @@ export function listIdentities(ctx: RequestContext): Reply {
  */
 export function selfDescribe(ctx: RequestContext): Reply {
   const { identity, state } = ctx;
-  if (identity === '') throw new KesError('KES_ERR_IDENTITY_NOT_FOUND');
+  if (identity === '') throw new KesError('KES_ERR_TLS');
   if (identity === state.admin) return json({ identity, admin: true, created_at: state.createdAt });
   const name = state.policies.policyNameOf(identity);
   const policy = name === undefined ? undefined : state.policies.get(name);
-  if (name === undefined || !policy) throw new KesError('KES_ERR_IDENTITY_NOT_FOUND');
+  // Not assigned to a policy: it may do nothing else, but it learns its identity (protocol.md §20.1).
+  if (name === undefined || !policy) return json({ identity });
   return json({
     identity,
     policy: name,
