@@ -2,6 +2,16 @@
 /** The `kes` executable. */
 import { runMain } from './main.js';
 
+// A reader that went away (`kes metric | head -3`) ends the command quietly, as `yes | head` does.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(0);
+});
+// Nobody reads the errors any more: the command goes on without them.
+process.stderr.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+});
+
 const controller = new AbortController();
 // Ctrl-C cancels a client command (exit 1); the server command handles it itself (graceful stop).
 process.once('SIGINT', () => {

@@ -1,24 +1,37 @@
 /**
  * How the client commands find the server and their credentials (protocol.md §15.2), in one place:
- * KES's environment variables with their precedence, plus `--ca`/`KES_CAPATH` to trust a CA
- * (KES's CLI could only use the system roots or skip verification).
+ * KES's environment variables with their precedence, the flags that override them (`--server`,
+ * `--api-key`), plus `--ca`/`KES_CAPATH` to trust a CA (KES's CLI could only use the system
+ * roots or skip verification).
  */
 import { readFile } from 'node:fs/promises';
 import { KesClient } from '../client/client.js';
-import { ApiKey } from '../auth/api-key.js';
+import { ApiKey, ApiKeyError } from '../auth/api-key.js';
 import { readCaBundle } from '../pki/tls-files.js';
+import { systemErrorText } from '../util/system-error.js';
 import type { FlagSpec, FlagValues } from './flags.js';
 import { UsageError } from './flags.js';
 
 type Env = Record<string, string | undefined>;
 
-/** The first variable of names that is set (and not empty). */
-export function envFirst(env: Env, ...names: string[]): string | undefined {
-  for (const n of names) {
-    const v = env[n];
-    if (v !== undefined && v !== '') return v;
+/** A setting and where it came from (a variable or a flag), for messages. */
+interface Setting {
+  source: string;
+  value: string;
+}
+
+/** The first variable of names that is set (and not empty), with its name. */
+function envSetting(env: Env, names: readonly string[]): Setting | undefined {
+  for (const source of names) {
+    const value = env[source];
+    if (value !== undefined && value !== '') return { source, value };
   }
   return undefined;
+}
+
+/** The first variable of names that is set (and not empty). */
+export function envFirst(env: Env, ...names: string[]): string | undefined {
+  return envSetting(env, names)?.value;
 }
 
 export const ENV = {
@@ -32,12 +45,23 @@ export const ENV = {
 
 export const DEFAULT_SERVER = '127.0.0.1:7373';
 
-/** Flags every client command takes. */
+/** Flags every client command takes (through {@link clientFlags}). */
 export const CLIENT_FLAGS: FlagSpec[] = [
-  { name: 'insecure', short: 'k', type: 'boolean', description: 'Skip verification of the server certificate (insecure)' },
+  { name: 'server', short: 's', type: 'string', value: 'HOST[:PORT]', description: `Server(s) to talk to, comma-separated (default ${DEFAULT_SERVER}) [KES_SERVER]` },
+  { name: 'api-key', short: 'a', type: 'string', value: 'KEY', description: 'API key to authenticate with [KES_API_KEY]' },
   { name: 'ca', type: 'string', value: 'PATH', description: 'Trust the CA certificate(s) in PATH (file or directory) for the server [KES_CAPATH]' },
+  { name: 'insecure', short: 'k', type: 'boolean', description: 'Skip verification of the server certificate (insecure)' },
   { name: 'enclave', short: 'e', type: 'string', hidden: true, description: 'legacy, ignored' },
 ];
+
+/**
+ * The flags of a client command: its own, then {@link CLIENT_FLAGS}, without the short names
+ * its own flags use (`kes status -s` is `--short`; its server is `--server`).
+ */
+export function clientFlags(...own: FlagSpec[]): FlagSpec[] {
+  const taken = new Set(own.map((f) => f.short));
+  return [...own, ...CLIENT_FLAGS.map(({ short, ...f }) => (short === undefined || taken.has(short) ? f : { ...f, short }))];
+}
 
 /** `--json` and `--color`, shared by the commands that print structured output. */
 export const OUTPUT_FLAGS: FlagSpec[] = [
@@ -45,13 +69,15 @@ export const OUTPUT_FLAGS: FlagSpec[] = [
   { name: 'color', type: 'string', value: 'auto|always|never', description: 'When to use colors (default auto)' },
 ];
 
-/** The endpoints the client talks to: a comma-separated list. */
+/** The endpoints the client talks to: `--server` (flag) or KES_SERVER, a comma-separated list. */
 export function serverEndpoints(env: Env, flag?: string): string[] {
   const value = flag ?? envFirst(env, ...ENV.server) ?? DEFAULT_SERVER;
-  return value
+  const endpoints = value
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
+  if (endpoints.length === 0) throw new UsageError(`no server in ${flag === undefined ? 'KES_SERVER' : '--server'}: give HOST[:PORT] or a URL`);
+  return endpoints;
 }
 
 /** Thrown when no credentials are configured; the message says how to set them. */
@@ -60,39 +86,74 @@ export class MissingCredentialsError extends Error {
 }
 
 export interface ClientSetup {
-  /** Override the API key (`kes ls -a`). */
-  apiKey?: string;
-  /** Override the server (`kes ls -s`). */
+  /** Override the server of the flags and environment (`kes status` asks each endpoint). */
   server?: string;
 }
 
 /**
- * A client for the command: endpoints, credentials (API key, or certificate and key files), CA
- * trust and `-k`. @throws MissingCredentialsError, UsageError for conflicting credentials
+ * A client for the command: endpoints, credentials (`--api-key` or KES_API_KEY, or certificate
+ * and key files), CA trust and `-k`. Flags win over the environment.
+ * @throws MissingCredentialsError, UsageError for conflicting credentials, Error naming the
+ *   variable or flag of a file that cannot be read
  */
 export async function clientFromEnv(flags: FlagValues, env: Env, setup: ClientSetup = {}): Promise<KesClient> {
-  const endpoints = serverEndpoints(env, setup.server);
-  const apiKey = setup.apiKey ?? envFirst(env, ...ENV.apiKey);
-  const keyFile = envFirst(env, ...ENV.keyFile);
-  const certFile = envFirst(env, ...ENV.certFile);
-  const caPath = (flags.ca as string | undefined) ?? envFirst(env, ...ENV.ca);
+  const endpoints = serverEndpoints(env, setup.server ?? (flags.server as string | undefined));
+  const apiKey = flags['api-key'] !== undefined ? { source: '--api-key', value: flags['api-key'] as string } : envSetting(env, ENV.apiKey);
+  const keyFile = envSetting(env, ENV.keyFile);
+  const certFile = envSetting(env, ENV.certFile);
+  const ca = flags.ca !== undefined ? { source: '--ca', value: flags.ca as string } : envSetting(env, ENV.ca);
   const common = {
     endpoints,
     insecureSkipVerify: flags.insecure === true,
-    ca: caPath ? readCaBundle(caPath) : undefined,
+    ca: ca ? caBundle(ca) : undefined,
   };
+  // An --api-key flag wins over client certificate variables; two variables conflict.
   if (apiKey !== undefined) {
-    if (keyFile || certFile) throw new UsageError('both an API key and a client certificate are set: use only one (KES_API_KEY, or KES_CLIENT_CERT and KES_CLIENT_KEY)');
-    return new KesClient({ ...common, apiKey: ApiKey.parse(apiKey.trim()) });
+    if (apiKey.source !== '--api-key' && (keyFile || certFile)) throw new UsageError('both an API key and a client certificate are set: use only one (KES_API_KEY, or KES_CLIENT_CERT and KES_CLIENT_KEY)');
+    return new KesClient({ ...common, apiKey: parseApiKey(apiKey) });
   }
   if (keyFile && certFile) {
-    const [cert, key] = await Promise.all([readFile(certFile, 'utf8'), readFile(keyFile, 'utf8')]);
+    const [cert, key] = await Promise.all([readSetting(certFile), readSetting(keyFile)]);
     const keyPassword = envFirst(env, ...ENV.keyPassword);
     if (key.includes('ENCRYPTED') && keyPassword === undefined) {
-      throw new MissingCredentialsError(`the private key '${keyFile}' is encrypted: set KES_CLIENT_KEY_PASSWORD to its password`);
+      throw new MissingCredentialsError(`the private key '${keyFile.value}' is encrypted: set KES_CLIENT_KEY_PASSWORD to its password`);
     }
     return new KesClient({ ...common, cert, key, keyPassword });
   }
   if (keyFile || certFile) throw new MissingCredentialsError(`${keyFile ? 'KES_CLIENT_KEY' : 'KES_CLIENT_CERT'} is set but ${keyFile ? 'KES_CLIENT_CERT' : 'KES_CLIENT_KEY'} is not: a client certificate needs both`);
-  throw new MissingCredentialsError('no API key specified: set KES_API_KEY (or KES_CLIENT_CERT and KES_CLIENT_KEY); "kes identity new" makes one');
+  throw new MissingCredentialsError('no API key specified: set KES_API_KEY or use --api-key (or set KES_CLIENT_CERT and KES_CLIENT_KEY); "kes identity new" makes one');
+}
+
+function parseApiKey({ source, value }: Setting): ApiKey {
+  try {
+    return ApiKey.parse(value.trim());
+  } catch (err) {
+    if (err instanceof ApiKeyError) throw new Error(`${source}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+/** `<source>: cannot read <path>: <reason>` for a file that cannot be read. */
+function fileError({ source, value }: Setting, err: unknown): Error {
+  return new Error(`${source}: cannot read ${value}: ${systemErrorText(err)}`, { cause: err });
+}
+
+/** The text of the file a setting names. */
+async function readSetting(file: Setting): Promise<string> {
+  try {
+    return await readFile(file.value, 'utf8');
+  } catch (err) {
+    throw fileError(file, err);
+  }
+}
+
+/** The CA certificates of a setting; other problems (no PEM, no certificate) name the setting too. */
+function caBundle(ca: Setting): string[] {
+  try {
+    return readCaBundle(ca.value, ca.source);
+  } catch (err) {
+    const cause = (err as Error).cause as NodeJS.ErrnoException | undefined;
+    if (cause?.errno !== undefined) throw fileError({ source: ca.source, value: cause.path ?? ca.value }, cause);
+    throw err;
+  }
 }

@@ -24,6 +24,19 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** An argument that looks like a flag the command does not have. */
+export class UnknownFlagError extends UsageError {
+  /** @param flag the flag as given, without `=value` */
+  constructor(readonly flag: string) {
+    super(`unknown flag: ${flag}`);
+  }
+
+  /** Reports whether the flag looks more like an argument (`-leading`) than a mistyped flag. */
+  get mayBeArgument(): boolean {
+    return /^-[^-]./.test(this.flag);
+  }
+}
+
 export function parseFlags(args: readonly string[], specs: readonly FlagSpec[]): { flags: FlagValues; positionals: string[] } {
   const flags: FlagValues = {};
   const positionals: string[] = [];
@@ -43,7 +56,7 @@ export function parseFlags(args: readonly string[], specs: readonly FlagSpec[]):
     const eq = arg.indexOf('=');
     const key = arg.slice(long ? 2 : 1, eq < 0 ? undefined : eq);
     const spec = long ? byName.get(key) : byShort.get(key);
-    if (!spec) throw new UsageError(`unknown flag: ${long ? '--' : '-'}${key}`);
+    if (!spec) throw new UnknownFlagError(`${long ? '--' : '-'}${key}`);
     let value: string | undefined = eq < 0 ? undefined : arg.slice(eq + 1);
     if (spec.type === 'boolean') {
       if (value !== undefined && !['true', 'false'].includes(value)) throw new UsageError(`invalid value '${value}' for --${spec.name}: expected true or false`);

@@ -2,7 +2,7 @@
  * The `kes` command line: finds the command, parses its flags, runs it and maps failures to
  * exit codes (2 for usage errors, 1 for runtime errors). The only place that decides exit codes.
  */
-import { formatFlags, parseFlags, UsageError, type FlagSpec } from './flags.js';
+import { formatFlags, parseFlags, UnknownFlagError, UsageError, type FlagSpec } from './flags.js';
 import { paint, useColor } from './output.js';
 import { isLazy, type CliIo, type Command } from './command.js';
 import { buildInfo } from '../util/build-info.js';
@@ -75,6 +75,9 @@ export async function runMain(argv: readonly string[], io: CliIo): Promise<numbe
     }
     return (await cmd.run({ flags, args: positionals, io })) ?? 0;
   } catch (err) {
+    if (err instanceof UnknownFlagError && err.mayBeArgument) {
+      return usageError(io, `${err.message} (an argument that starts with '-' goes after --: ${path.join(' ')} -- ${err.flag})`, path);
+    }
     if (err instanceof UsageError) return usageError(io, err.message, path);
     if (io.signal?.aborted) return 1;
     io.stderr.write(`${paint(useColor(io.stderr), 'Error:', 'red', 'bold')} ${cliErrorMessage(err)}\n`);

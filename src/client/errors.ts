@@ -4,6 +4,7 @@
  * §5.2, protocol.md §20.24); a request that got no answer becomes a {@link ConnectionError}.
  */
 import { catalogue, KesError, LEGACY_MESSAGES, type KesErrorCode } from '../api/errors.js';
+import type { TlsProblem } from './tls-problems.js';
 
 /** The server could not be reached: refused, reset, timed out, TLS failure, DNS failure. */
 export class ConnectionError extends Error {
@@ -13,14 +14,18 @@ export class ConnectionError extends Error {
   /** No answer came in time (the request's time-out passed, or it was aborted). */
   readonly timedOut: boolean;
 
+  /** The certificate problem that failed the TLS handshake, told apart (tls-problems.ts). */
+  readonly tlsProblem: TlsProblem | undefined;
+
   constructor(
     message: string,
     /** The endpoint the last attempt went to. */
     readonly endpoint: string,
-    options?: ErrorOptions & { timedOut?: boolean },
+    options?: ErrorOptions & { timedOut?: boolean; tlsProblem?: TlsProblem },
   ) {
     super(message, options);
     this.timedOut = options?.timedOut ?? false;
+    this.tlsProblem = options?.tlsProblem;
   }
 
   /** The underlying system or TLS error code (e.g. ECONNREFUSED, DEPTH_ZERO_SELF_SIGNED_CERT). */

@@ -3,6 +3,7 @@
  */
 export { KesClient, type ClientOptions, type CallOptions } from './client.js';
 export { ConnectionError, errorFromResponse } from './errors.js';
+export type { TlsProblem } from './tls-problems.js';
 export { normalizeEndpoint } from './endpoints.js';
 export { KesError, isKesError, type KesErrorCode } from '../api/errors.js';
 export { ApiKey } from '../auth/api-key.js';

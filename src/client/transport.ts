@@ -9,6 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConnectionError, errorFromResponse } from './errors.js';
 import { EndpointSet } from './endpoints.js';
+import { describeTlsProblem, tlsProblemOf } from './tls-problems.js';
 
 export interface TlsOptions {
   cert?: string;
@@ -34,6 +35,8 @@ const MAX_RETRIES = 2;
 export class Transport {
   readonly endpoints: EndpointSet;
   private readonly agent: https.Agent;
+  /** The client certificate (PEM), to tell its problems apart when the server refuses it. */
+  private readonly clientCert: string | undefined;
 
   constructor(
     endpoints: readonly string[],
@@ -41,6 +44,7 @@ export class Transport {
     private readonly defaultTimeoutMs: number,
   ) {
     this.endpoints = new EndpointSet(endpoints);
+    this.clientCert = tls.cert;
     this.agent = new https.Agent({
       keepAlive: true,
       cert: tls.cert,
@@ -69,7 +73,7 @@ export class Transport {
         } catch (err) {
           if (options.signal?.aborted) throw options.signal.reason;
           this.endpoints.failed(endpoint);
-          lastError = connectionError(err, endpoint);
+          lastError = connectionError(err, endpoint, this.clientCert);
           retry ||= !isCertificateError(err);
           continue;
         }
@@ -128,9 +132,11 @@ function isCertificateError(err: unknown): boolean {
   return /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS_CERT_ALTNAME/.test(code);
 }
 
-function connectionError(err: unknown, endpoint: string): ConnectionError {
+function connectionError(err: unknown, endpoint: string, clientCert: string | undefined): ConnectionError {
   const e = err as NodeJS.ErrnoException;
   const timedOut = e.name === 'AbortError' || e.name === 'TimeoutError';
-  const reason = timedOut ? 'request timed out' : e.code ? `${e.code}${e.message && !e.message.includes(e.code) ? `: ${e.message}` : ''}` : e.message;
-  return new ConnectionError(`cannot reach ${endpoint}: ${reason}`, endpoint, { cause: err, timedOut });
+  const tlsProblem = e.code ? tlsProblemOf(e.code, clientCert) : undefined;
+  const detail = e.code ? `${e.code}${e.message && !e.message.includes(e.code) ? `: ${e.message}` : ''}` : e.message;
+  const reason = timedOut ? 'request timed out' : tlsProblem ? `${describeTlsProblem(tlsProblem)} (${e.code})` : detail;
+  return new ConnectionError(`cannot reach ${endpoint}: ${reason}`, endpoint, { cause: err, timedOut, ...(tlsProblem && { tlsProblem }) });
 }

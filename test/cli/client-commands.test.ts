@@ -52,18 +52,21 @@ describe('kes client commands', () => {
     assert.deepEqual([r.code, r.stderr], [1, 'Error: key does not exist\n']);
   });
 
-  test('key import, encrypt, decrypt, dek: JSON when piped, labelled lines on a terminal', async () => {
+  test('key import, encrypt, decrypt, dek: a line of JSON when piped, labelled lines on a terminal', async () => {
     let r = await kes(['key', 'import', 'cli-imported', Buffer.alloc(32, 1).toString('base64')], env);
     assert.equal(r.code, 0);
     r = await kes(['key', 'encrypt', 'cli-imported', 'hello world'], env);
     const { ciphertext } = JSON.parse(r.stdout);
-    assert.ok(!r.stdout.endsWith('\n'), 'KES prints piped JSON without a newline');
+    assert.match(r.stdout, /^\{"ciphertext":"[^"]+"\}\n$/, 'one line of JSON');
     r = await kes(['key', 'decrypt', 'cli-imported', ciphertext], env);
     assert.equal(Buffer.from(JSON.parse(r.stdout).plaintext, 'base64').toString(), 'hello world');
+    assert.match(r.stdout, /^\{"plaintext":"[^"]+"\}\n$/, 'one line of JSON');
     r = await kes(['key', 'decrypt', 'cli-imported', ciphertext], env, { tty: true });
     assert.equal(r.stdout, `\nplaintext: ${Buffer.from('hello world').toString('base64')}\n`);
 
     const context = Buffer.from('bucket/object').toString('base64');
+    r = await kes(['key', 'dek', 'cli-imported', context], env);
+    assert.match(r.stdout, /^\{"plaintext":"[^"]+","ciphertext":"[^"]+"\}\n$/, 'one line of JSON');
     r = await kes(['key', 'dek', 'cli-imported', context], env, { tty: true });
     const m = /^\nplaintext:  (\S+)\nciphertext: (\S+)\n$/.exec(r.stdout);
     assert.ok(m, r.stdout);
@@ -119,6 +122,15 @@ describe('kes client commands', () => {
     assert.equal(r.stdout, [admin.identity, app.identity].sort().join('\n') + '\n');
     r = await kes(['ls', '-i', '--json'], env);
     assert.deepEqual(JSON.parse(r.stdout), [admin.identity, app.identity].sort());
+  });
+
+  test('identity info of an identity without a policy: its identity, and how it gets one', async () => {
+    const stranger = ApiKey.generate();
+    let r = await kes(['identity', 'info'], { ...env, KES_API_KEY: stranger.toString() });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^Identity\\s+${stranger.identity}\\nRole\\s+User\\nPolicy\\s+none: it may do nothing else until the server admin lists it under a policy's identities\\n$`));
+    r = await kes(['identity', 'info', '--json'], { ...env, KES_API_KEY: stranger.toString() });
+    assert.deepEqual(JSON.parse(r.stdout), { identity: stranger.identity });
   });
 
   test('status: full, short, --api, --json', async () => {
@@ -189,14 +201,14 @@ describe('kes client errors a person can act on', () => {
   test('refused connection', async () => {
     const r = await kes(['key', 'ls'], { KES_SERVER: '127.0.0.1:1', KES_API_KEY: admin.toString() });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^Error: cannot connect to https:\/\/127\.0\.0\.1:1: connection refused\. Is the server running there\? Set KES_SERVER to its address\.\n$/);
+    assert.match(r.stderr, /^Error: cannot connect to https:\/\/127\.0\.0\.1:1: connection refused\. Is the server running there\? Set KES_SERVER \(or --server\) to its address\.\n$/);
   });
 
   test('untrusted server certificate, then --ca and -k', async () => {
     const env = { KES_SERVER: `127.0.0.1:${t.port}`, KES_API_KEY: admin.toString() };
     let r = await kes(['key', 'ls'], env);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /the certificate of https:\/\/127\.0\.0\.1:\d+ is not trusted \(\w+\)\. Trust its CA with --ca FILE \(or KES_CAPATH=FILE\), or use -k/);
+    assert.match(r.stderr, /the certificate of https:\/\/127\.0\.0\.1:\d+ is not issued by a CA this client trusts\. Trust its CA with --ca FILE \(or KES_CAPATH=FILE\), or use -k/);
     r = await kes(['key', 'ls', '--ca', join(t.dir, 'ca.crt')], env);
     assert.equal(r.code, 0, r.stderr);
     r = await kes(['key', 'ls', '-k'], env);

@@ -1,9 +1,19 @@
 /** Helpers shared by the client commands. */
 import type { CommandContext } from '../command.js';
 import type { KesClient } from '../../client/client.js';
-import { clientFromEnv, type ClientSetup } from '../client-env.js';
+import { clientFromEnv } from '../client-env.js';
 import { UsageError } from '../flags.js';
 import { colorMode, isTTY, useColor } from '../output.js';
+import { isValidName, isValidPattern } from '../../policy/names.js';
+
+/** The naming rule of keys, policies and identities (policy/names.ts), as the CLI states it. */
+export const NAME_RULE = "use 1 to 80 characters of A-Z a-z 0-9 _ -, not starting or ending with '-' (and not '_' alone)";
+
+/** A key, policy or identity name argument. @throws UsageError stating the naming rule */
+export function nameArg(name: string, kind: 'key' | 'policy' | 'identity'): string {
+  if (!isValidName(name)) throw new UsageError(`invalid ${kind} name ${JSON.stringify(name)}: ${NAME_RULE}`);
+  return name;
+}
 
 /** Output settings of a command: --json, --color and whether stdout is a terminal. */
 export function outputOf(ctx: CommandContext): { json: boolean; tty: boolean; color: boolean } {
@@ -26,10 +36,18 @@ export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-/** A listing pattern (`*`, `my-*`, `my-key`) as the prefix the SDK takes. */
+/**
+ * A listing pattern (`*`, `my-*`, `my-key`, or a bare prefix such as `my-`) as the prefix the
+ * SDK takes. @throws UsageError stating the rule when no name can start with the prefix
+ */
 export function patternToPrefix(pattern: string | undefined): string {
   if (pattern === undefined || pattern === '*') return '';
-  return pattern.endsWith('*') ? pattern.slice(0, -1) : pattern;
+  const prefix = pattern.endsWith('*') ? pattern.slice(0, -1) : pattern;
+  // The SDK sends a prefix that is not a name (`my-`) as the pattern `my-*`.
+  if (prefix !== '' && !isValidName(prefix) && !isValidPattern(`${prefix}*`)) {
+    throw new UsageError(`invalid pattern ${JSON.stringify(pattern)}: use the start of a name (A-Z a-z 0-9 _ -, not starting with '-'), optionally followed by *`);
+  }
+  return prefix;
 }
 
 /** Decodes a base64 argument. @throws UsageError naming the argument */
@@ -39,8 +57,8 @@ export function base64Arg(value: string, what: string): Buffer {
 }
 
 /** Runs fn with a client from the environment and flags, and closes it afterwards. */
-export async function withClient<T>(ctx: CommandContext, fn: (c: KesClient) => Promise<T>, setup?: ClientSetup): Promise<T> {
-  const client = await clientFromEnv(ctx.flags, ctx.io.env, setup);
+export async function withClient<T>(ctx: CommandContext, fn: (c: KesClient) => Promise<T>): Promise<T> {
+  const client = await clientFromEnv(ctx.flags, ctx.io.env);
   try {
     return await fn(client);
   } finally {

@@ -1,20 +1,21 @@
 /** `kes identity info` and `kes identity ls`: identities as the server knows them. */
 import type { Command } from '../command.js';
-import { CLIENT_FLAGS, OUTPUT_FLAGS } from '../client-env.js';
+import { clientFlags, OUTPUT_FLAGS } from '../client-env.js';
 import { formatDate, formatFields, formatList, paint } from '../output.js';
-import { collect, expectArgs, outputOf, patternToPrefix, withClient } from './common.js';
+import { collect, expectArgs, nameArg, outputOf, patternToPrefix, withClient } from './common.js';
 
 export const identityInfoCommand: Command = {
   name: 'info',
   summary: 'Show an identity (default: your own) and its policy',
   usage: 'kes identity info [options] [IDENTITY]',
-  flags: [...OUTPUT_FLAGS, ...CLIENT_FLAGS],
+  flags: clientFlags(...OUTPUT_FLAGS),
   examples: ['kes identity info', 'kes identity info 3ecfcdf38fcbe141ae26a1030f81e96b753365a46760ae6b578698a97c59fd22'],
   async run(ctx) {
     const [identity] = expectArgs(ctx, 0, 1, 'kes identity info [IDENTITY]');
     const out = outputOf(ctx);
     const signal = ctx.io.signal;
     if (identity !== undefined) {
+      nameArg(identity, 'identity');
       const i = await withClient(ctx, (c) => c.describeIdentity(identity, { signal }));
       if (out.json) {
         ctx.io.stdout.write(JSON.stringify({ identity, ...(i.isAdmin ? { admin: true } : { policy: i.policy }), created_at: i.createdAt.toISOString(), created_by: i.createdBy }) + '\n');
@@ -31,11 +32,19 @@ export const identityInfoCommand: Command = {
       const rules = (list: string[]) => Object.fromEntries(list.map((r) => [r, {}]));
       const obj = self.isAdmin
         ? { identity: self.identity, admin: true, created_at: self.createdAt.toISOString() }
-        : { identity: self.identity, policy: self.policy, allow: rules(self.allow), deny: rules(self.deny), created_at: self.createdAt.toISOString(), created_by: self.createdBy };
+        : self.policy === ''
+          ? { identity: self.identity }
+          : { identity: self.identity, policy: self.policy, allow: rules(self.allow), deny: rules(self.deny), created_at: self.createdAt.toISOString(), created_by: self.createdBy };
       ctx.io.stdout.write(JSON.stringify(obj) + '\n');
       return;
     }
     const rows: [string, string][] = [['Identity', self.identity], ['Role', self.isAdmin ? 'Admin' : 'User']];
+    if (!self.isAdmin && self.policy === '') {
+      // Not assigned to a policy: the server answers nothing else.
+      rows.push(['Policy', "none: it may do nothing else until the server admin lists it under a policy's identities"]);
+      ctx.io.stdout.write(formatFields(rows, out.color));
+      return;
+    }
     if (!self.isAdmin) rows.push(['Policy', self.policy], ['Created by', self.createdBy]);
     rows.push(['Created at', formatDate(self.createdAt)]);
     let text = formatFields(rows, out.color);
@@ -51,7 +60,7 @@ export const identityLsCommand: Command = {
   name: 'ls',
   summary: 'List identities',
   usage: 'kes identity ls [options] [PATTERN]',
-  flags: [...OUTPUT_FLAGS, ...CLIENT_FLAGS],
+  flags: clientFlags(...OUTPUT_FLAGS),
   examples: ['kes identity ls', "kes identity ls '3ecf*'"],
   async run(ctx) {
     const [pattern] = expectArgs(ctx, 0, 1, 'kes identity ls [PATTERN]');

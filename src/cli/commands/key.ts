@@ -1,17 +1,17 @@
 /** `kes key`: create, import, inspect, list, delete keys; encrypt, decrypt, generate data keys. */
 import type { Command, CommandContext } from '../command.js';
-import { CLIENT_FLAGS, OUTPUT_FLAGS } from '../client-env.js';
+import { clientFlags, OUTPUT_FLAGS } from '../client-env.js';
 import { cliErrorMessage } from '../errors.js';
 import { formatDate, formatFields, formatList } from '../output.js';
-import { base64Arg, collect, expectArgs, outputOf, patternToPrefix, withClient } from './common.js';
+import { base64Arg, collect, expectArgs, nameArg, outputOf, patternToPrefix, withClient } from './common.js';
 
-/** KES's result printing: `\n<label>: <value>` lines on a terminal, compact JSON (no newline) in a pipe. */
+/** KES's result printing: `\n<label>: <value>` lines on a terminal, a line of compact JSON in a pipe. */
 function printResult(ctx: CommandContext, fields: Record<string, string>): void {
   if (ctx.io.stdout.isTTY) {
     const width = Math.max(...Object.keys(fields).map((k) => k.length)) + 2;
     ctx.io.stdout.write('\n' + Object.entries(fields).map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`).join('\n') + '\n');
   } else {
-    ctx.io.stdout.write(JSON.stringify(fields));
+    ctx.io.stdout.write(JSON.stringify(fields) + '\n');
   }
 }
 
@@ -19,10 +19,10 @@ const create: Command = {
   name: 'create',
   summary: 'Create one or more keys',
   usage: 'kes key create [options] NAME...',
-  flags: CLIENT_FLAGS,
+  flags: clientFlags(),
   examples: ['kes key create my-key', 'kes key create key-1 key-2'],
   async run(ctx) {
-    expectArgs(ctx, 1, Infinity, 'kes key create NAME...');
+    expectArgs(ctx, 1, Infinity, 'kes key create NAME...').forEach((name) => nameArg(name, 'key'));
     await withClient(ctx, async (c) => {
       for (const name of ctx.args) {
         await c.createKey(name, { signal: ctx.io.signal }).catch((err: unknown) => {
@@ -38,10 +38,11 @@ const importKey: Command = {
   summary: 'Import a key',
   usage: 'kes key import [options] NAME KEY',
   description: 'Imports KEY (32 bytes, base64) as an AES256 key named NAME.',
-  flags: CLIENT_FLAGS,
+  flags: clientFlags(),
   examples: ['kes key import my-key "$(head -c 32 /dev/urandom | base64)"'],
   async run(ctx) {
     const [name, key] = expectArgs(ctx, 2, 2, 'kes key import NAME KEY');
+    nameArg(name!, 'key');
     const material = base64Arg(key!, 'KEY');
     await withClient(ctx, (c) => c.importKey(name!, material, 'AES256', { signal: ctx.io.signal }));
   },
@@ -51,10 +52,11 @@ const info: Command = {
   name: 'info',
   summary: 'Show information about a key',
   usage: 'kes key info [options] NAME',
-  flags: [...OUTPUT_FLAGS, ...CLIENT_FLAGS],
+  flags: clientFlags(...OUTPUT_FLAGS),
   examples: ['kes key info my-key', 'kes key info my-key --json'],
   async run(ctx) {
     const [name] = expectArgs(ctx, 1, 1, 'kes key info NAME');
+    nameArg(name!, 'key');
     const out = outputOf(ctx);
     const k = await withClient(ctx, (c) => c.describeKey(name!, { signal: ctx.io.signal }));
     if (out.json) {
@@ -70,7 +72,7 @@ const ls: Command = {
   summary: 'List keys',
   usage: 'kes key ls [options] [PATTERN]',
   description: 'Lists the keys matching PATTERN (a name prefix with an optional trailing *; default *).',
-  flags: [...OUTPUT_FLAGS, ...CLIENT_FLAGS],
+  flags: clientFlags(...OUTPUT_FLAGS),
   examples: ['kes key ls', "kes key ls 'minio-*'", 'kes key ls --json'],
   async run(ctx) {
     const [pattern] = expectArgs(ctx, 0, 1, 'kes key ls [PATTERN]');
@@ -84,10 +86,10 @@ const rm: Command = {
   summary: 'Delete one or more keys',
   usage: 'kes key rm [options] NAME...',
   description: 'Deletes keys. Everything encrypted with a deleted key can no longer be decrypted.',
-  flags: CLIENT_FLAGS,
+  flags: clientFlags(),
   examples: ['kes key rm my-key'],
   async run(ctx) {
-    expectArgs(ctx, 1, Infinity, 'kes key rm NAME...');
+    expectArgs(ctx, 1, Infinity, 'kes key rm NAME...').forEach((name) => nameArg(name, 'key'));
     await withClient(ctx, async (c) => {
       for (const name of ctx.args) {
         await c.deleteKey(name, { signal: ctx.io.signal }).catch((err: unknown) => {
@@ -103,10 +105,11 @@ const encrypt: Command = {
   summary: 'Encrypt a message with a key',
   usage: 'kes key encrypt [options] NAME MESSAGE',
   description: 'Encrypts MESSAGE (text) with the key NAME. Prints the ciphertext (base64).',
-  flags: CLIENT_FLAGS,
+  flags: clientFlags(),
   examples: ['kes key encrypt my-key "my secret message"'],
   async run(ctx) {
     const [name, message] = expectArgs(ctx, 2, 2, 'kes key encrypt NAME MESSAGE');
+    nameArg(name!, 'key');
     const ciphertext = await withClient(ctx, (c) => c.encrypt(name!, Buffer.from(message!, 'utf8'), undefined, { signal: ctx.io.signal }));
     printResult(ctx, { ciphertext: ciphertext.toString('base64') });
   },
@@ -117,10 +120,11 @@ const decrypt: Command = {
   summary: 'Decrypt a ciphertext with a key',
   usage: 'kes key decrypt [options] NAME CIPHERTEXT [CONTEXT]',
   description: 'Decrypts CIPHERTEXT (base64) with the key NAME and the associated CONTEXT (base64). Prints the plaintext (base64).',
-  flags: CLIENT_FLAGS,
+  flags: clientFlags(),
   examples: ['kes key decrypt my-key "$CIPHERTEXT"', 'kes key decrypt my-key "$CIPHERTEXT" "$(echo -n bucket/object | base64)"'],
   async run(ctx) {
     const [name, ciphertext, context] = expectArgs(ctx, 2, 3, 'kes key decrypt NAME CIPHERTEXT [CONTEXT]');
+    nameArg(name!, 'key');
     const ct = base64Arg(ciphertext!, 'CIPHERTEXT');
     const ctxBytes = context === undefined ? undefined : base64Arg(context, 'CONTEXT');
     const plaintext = await withClient(ctx, (c) => c.decrypt(name!, ct, ctxBytes, { signal: ctx.io.signal }));
@@ -137,10 +141,11 @@ const dek: Command = {
     'Encrypt your data with the plaintext DEK, keep only the ciphertext DEK, and get the plaintext',
     'back with "kes key decrypt NAME CIPHERTEXT [CONTEXT]" when you need it.',
   ].join('\n'),
-  flags: CLIENT_FLAGS,
+  flags: clientFlags(),
   examples: ['kes key dek my-key', 'kes key dek my-key "$(echo -n bucket/object | base64)"'],
   async run(ctx) {
     const [name, context] = expectArgs(ctx, 1, 2, 'kes key dek NAME [CONTEXT]');
+    nameArg(name!, 'key');
     const ctxBytes = context === undefined ? undefined : base64Arg(context, 'CONTEXT');
     const k = await withClient(ctx, (c) => c.generateKey(name!, ctxBytes, { signal: ctx.io.signal }));
     printResult(ctx, { plaintext: k.plaintext.toString('base64'), ciphertext: k.ciphertext.toString('base64') });
@@ -150,5 +155,10 @@ const dek: Command = {
 export const keyCommand: Command = {
   name: 'key',
   usage: 'kes key <command>',
+  description: [
+    'The key commands talk to the server in KES_SERVER (or --server; default 127.0.0.1:7373) and',
+    'authenticate with the API key in KES_API_KEY (or --api-key), or with the client certificate',
+    'and private key files in KES_CLIENT_CERT and KES_CLIENT_KEY.',
+  ].join('\n'),
   subcommands: [create, importKey, info, ls, rm, encrypt, decrypt, dek],
 };

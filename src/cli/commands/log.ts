@@ -1,7 +1,7 @@
 /** `kes log`: follow the server's audit log (default) or error log; `kes log verify` checks audit files. */
 import type { Command } from '../command.js';
 import { UsageError } from '../flags.js';
-import { CLIENT_FLAGS, OUTPUT_FLAGS } from '../client-env.js';
+import { clientFlags, OUTPUT_FLAGS } from '../client-env.js';
 import { paint } from '../output.js';
 import { expectArgs, outputOf, withClient } from './common.js';
 import type { AuditEvent } from '../../client/types.js';
@@ -34,12 +34,11 @@ export const logCommand: Command = {
     '',
     '"kes log verify" checks the tamper-evident audit files of log.audit_file, without a server.',
   ].join('\n'),
-  flags: [
+  flags: clientFlags(
     { name: 'audit', type: 'boolean', description: 'Follow the audit log (default)' },
     { name: 'error', type: 'boolean', description: 'Follow the error log' },
     ...OUTPUT_FLAGS,
-    ...CLIENT_FLAGS,
-  ],
+  ),
   examples: ['kes log', 'kes log --error', 'kes log --json | jq .', 'kes log verify audit.log --cert server.crt'],
   subcommands: [logVerifyCommand],
   async run(ctx) {

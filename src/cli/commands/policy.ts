@@ -1,17 +1,18 @@
 /** `kes policy`: inspect the server's policies. */
 import type { Command } from '../command.js';
-import { CLIENT_FLAGS, OUTPUT_FLAGS } from '../client-env.js';
+import { clientFlags, OUTPUT_FLAGS } from '../client-env.js';
 import { formatDate, formatFields, formatList, paint } from '../output.js';
-import { collect, expectArgs, outputOf, patternToPrefix, withClient } from './common.js';
+import { collect, expectArgs, nameArg, outputOf, patternToPrefix, withClient } from './common.js';
 
 const info: Command = {
   name: 'info',
   summary: 'Show information about a policy',
   usage: 'kes policy info [options] NAME',
-  flags: [...OUTPUT_FLAGS, ...CLIENT_FLAGS],
+  flags: clientFlags(...OUTPUT_FLAGS),
   examples: ['kes policy info minio'],
   async run(ctx) {
     const [name] = expectArgs(ctx, 1, 1, 'kes policy info NAME');
+    nameArg(name!, 'policy');
     const out = outputOf(ctx);
     const p = await withClient(ctx, (c) => c.describePolicy(name!, { signal: ctx.io.signal }));
     if (out.json) {
@@ -27,7 +28,7 @@ const ls: Command = {
   name: 'ls',
   summary: 'List policies',
   usage: 'kes policy ls [options] [PATTERN]',
-  flags: [...OUTPUT_FLAGS, ...CLIENT_FLAGS],
+  flags: clientFlags(...OUTPUT_FLAGS),
   examples: ['kes policy ls', "kes policy ls 'minio*'"],
   async run(ctx) {
     const [pattern] = expectArgs(ctx, 0, 1, 'kes policy ls [PATTERN]');
@@ -41,10 +42,11 @@ const show: Command = {
   summary: 'Show the rules of a policy',
   usage: 'kes policy show [options] NAME',
   description: 'Prints the allow and deny patterns of a policy (JSON when --json is set or stdout is not a terminal).',
-  flags: [...OUTPUT_FLAGS, ...CLIENT_FLAGS],
+  flags: clientFlags(...OUTPUT_FLAGS),
   examples: ['kes policy show minio', 'kes policy show minio --json'],
   async run(ctx) {
     const [name] = expectArgs(ctx, 1, 1, 'kes policy show NAME');
+    nameArg(name!, 'policy');
     const out = outputOf(ctx);
     const p = await withClient(ctx, (c) => c.getPolicy(name!, { signal: ctx.io.signal }));
     if (out.json || !out.tty) {
@@ -66,6 +68,10 @@ const show: Command = {
 export const policyCommand: Command = {
   name: 'policy',
   usage: 'kes policy <command>',
-  description: 'Policies are defined in the server config file; these commands show them.',
+  description: [
+    'Policies are defined in the server config file; these commands show them. They talk to the',
+    'server in KES_SERVER (or --server) and authenticate with KES_API_KEY (or --api-key), or with',
+    'the client certificate and key files in KES_CLIENT_CERT and KES_CLIENT_KEY.',
+  ].join('\n'),
   subcommands: [info, ls, show],
 };

@@ -1,6 +1,6 @@
 /** `kes status`: the state of each configured server and its key store. */
 import type { Command } from '../command.js';
-import { CLIENT_FLAGS, clientFromEnv, OUTPUT_FLAGS, serverEndpoints } from '../client-env.js';
+import { clientFlags, clientFromEnv, OUTPUT_FLAGS, serverEndpoints } from '../client-env.js';
 import { formatFields, paint } from '../output.js';
 import { cliErrorMessage } from '../errors.js';
 import { expectArgs, outputOf } from './common.js';
@@ -32,20 +32,19 @@ function formatMs(ms: number): string {
 export const statusCommand: Command = {
   name: 'status',
   usage: 'kes status [options]',
-  description: 'Prints version, uptime, latency and resources of every server in KES_SERVER, and the state of its key store.',
-  flags: [
+  description: 'Prints version, uptime, latency and resources of every server in --server or KES_SERVER, and the state of its key store.',
+  flags: clientFlags(
     { name: 'short', short: 's', type: 'boolean', description: 'Print one line per server' },
     { name: 'api', type: 'boolean', description: 'List the server\'s APIs' },
     ...OUTPUT_FLAGS,
-    ...CLIENT_FLAGS,
-  ],
+  ),
   examples: ['kes status', 'kes status --short', 'kes status --api', 'kes status --json'],
   async run(ctx) {
     expectArgs(ctx, 0, 0, 'kes status');
     const out = outputOf(ctx);
     let failed = false;
-    for (const endpoint of serverEndpoints(ctx.io.env)) {
-      const client = await clientFromEnv(ctx.flags, { ...ctx.io.env, MINIO_KES_SERVER: endpoint });
+    for (const endpoint of serverEndpoints(ctx.io.env, ctx.flags.server as string | undefined)) {
+      const client = await clientFromEnv(ctx.flags, ctx.io.env, { server: endpoint });
       const dot = (ok: boolean) => paint(out.color, '●', ok ? 'green' : 'red');
       const url = client.endpoints[0]!;
       try {
