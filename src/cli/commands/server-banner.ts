@@ -6,6 +6,7 @@ import { LOG_OFF } from '../../config/types.js';
 import { interfaceAddresses, type DevSetup } from '../../server/dev.js';
 import { paint } from '../output.js';
 import { describeKeyStore } from '../../keystore/registry.js';
+import { cliInvocation, shellWord } from '../invocation.js';
 
 /** The https URLs clients can use: every interface address for 0.0.0.0 / ::. */
 export function apiUrls(host: string, port: number): string[] {
@@ -16,7 +17,7 @@ export function apiUrls(host: string, port: number): string[] {
 
 const isIdentity = (s: string) => /^[0-9a-f]{64}$/.test(s);
 
-export function banner(o: { config: ServerConfig; build: BuildInfo; host: string; port: number; color: boolean; dev?: DevSetup; workers: number }): string {
+export function banner(o: { config: ServerConfig; build: BuildInfo; host: string; port: number; color: boolean; dev?: DevSetup; workers: number; cli?: string }): string {
   const { config, build, color } = o;
   const label = (s: string) => paint(color, s.padEnd(12), 'cyan');
   const urls = apiUrls(o.host, o.port);
@@ -46,13 +47,13 @@ export function banner(o: { config: ServerConfig; build: BuildInfo; host: string
       `${label('Files')}${d.dir}`,
       '',
       'Try it:',
-      `  curl --cacert ${d.files.serverCert} --cert ${d.files.adminCert} --key ${d.files.adminKey} ${url}/v1/status`,
+      `  curl --cacert ${shellWord(d.files.serverCert)} --cert ${shellWord(d.files.adminCert)} --key ${shellWord(d.files.adminKey)} ${url}/v1/status`,
       '',
       'Or with the kes CLI:',
       `  export KES_SERVER=${url}`,
       `  export KES_API_KEY=${d.apiKey.toString()}`,
-      `  export KES_CAPATH=${d.files.serverCert}`,
-      '  npx kes key create my-key',
+      `  export KES_CAPATH=${shellWord(d.files.serverCert)}`,
+      `  ${o.cli ?? cliInvocation()} key create my-key`,
     );
   }
   lines.push('', '=> Server is up and running');
