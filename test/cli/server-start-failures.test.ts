@@ -15,17 +15,18 @@ import { serverConfigYaml } from '../helpers/server-config-file.js';
 import { createCertificate } from '../../src/pki/x509.js';
 import { certificateWarning } from '../../src/server/preflight.js';
 
+let dir: string;
+let pki: TestPki;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'kes-start-'));
+  pki = createTestPki();
+  pki.writeFiles(dir);
+  // A server certificate like ours (SANs and all) for another key.
+  writeFileSync(join(dir, 'other.crt'), createTestPki().server.certPem);
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
 describe('kes server --workers 2: start-up problems are reported once, before any worker starts', () => {
-  let dir: string;
-  let pki: TestPki;
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'kes-start-'));
-    pki = createTestPki();
-    pki.writeFiles(dir);
-    // A server certificate like ours (SANs and all) for another key.
-    writeFileSync(join(dir, 'other.crt'), createTestPki().server.certPem);
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
 
   /** Runs the server on a config with edit applied; returns stderr after asserting one clean line. */
   async function refused(name: string, edit: (yaml: string) => string, extra: string[] = []): Promise<string> {
@@ -72,14 +73,6 @@ describe('kes server --workers 2: start-up problems are reported once, before an
 
 describe('kes server warns about a server certificate clients refuse, or will soon', () => {
   const DAY = 86_400_000;
-  let dir: string;
-  let pki: TestPki;
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'kes-start-'));
-    pki = createTestPki();
-    pki.writeFiles(dir);
-  });
-  after(() => rmSync(dir, { recursive: true, force: true }));
 
   /** A certificate for the test server's key, valid as given. */
   function serverCert(name: string, notBefore: Date, notAfter: Date): string {
