@@ -47,7 +47,6 @@ export interface SuperviseOptions {
 export async function supervise(o: SuperviseOptions): Promise<number> {
   const { runner, configFile, readConfig } = o;
   const { host, port } = await runner.start();
-  o.stdout.write(o.banner(host, port));
 
   return new Promise<number>((resolve) => {
     const reload = () => {
@@ -84,5 +83,7 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
     process.on('SIGHUP', reload);
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    // After the handlers: whoever waits for the banner may send a signal at once.
+    o.stdout.write(o.banner(host, port));
   });
 }

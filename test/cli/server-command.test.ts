@@ -182,3 +182,16 @@ describe('kes server --config', () => {
     assert.match(r.stdout, /Examples:/);
   });
 });
+
+describe('kes server: a signal right after the banner', () => {
+  test('stops gracefully: the handlers are in place before the banner is printed', async () => {
+    // A supervisor (or a test) that waits for the banner may stop the server at once.
+    for (let i = 0; i < 5; i++) {
+      const cli = startCli(['server', '--dev', '--addr', '127.0.0.1:0']);
+      await cli.waitFor(/Server is up and running/);
+      cli.child.kill('SIGTERM');
+      assert.equal(await cli.exited, 0, `run ${i}: signal ${cli.child.signalCode}`);
+      assert.match(cli.stdout(), /Goodbye/);
+    }
+  });
+});

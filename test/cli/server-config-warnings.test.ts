@@ -38,7 +38,8 @@ describe('kes server: config warnings', () => {
     } finally {
       cli.child.kill('SIGTERM');
     }
-    assert.equal(await cli.exited, 0);
+    const code = await cli.exited;
+    assert.equal(code, 0, `signal ${cli.child.signalCode}\n${cli.stdout()}\n${cli.stderr()}`);
   });
 
   test('--strict-config refuses it', async () => {
