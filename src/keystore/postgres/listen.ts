@@ -49,7 +49,8 @@ export function listenForChanges(Client: ClientClass, config: ClientConfig, chan
     c.on('error', (err) => lost(c, describeError(err)));
     c.on('end', () => lost(c, 'the connection ended'));
     c.on('notification', (n) => {
-      if (n.channel === channel && n.payload !== undefined) listener.changed(n.payload);
+      // A notification can still arrive while a stopped watch's connection closes.
+      if (!stopped && n.channel === channel && n.payload !== undefined) listener.changed(n.payload);
     });
     try {
       await withTimeout(c.connect().then(() => c.query(`LISTEN "${channel}"`)), timeoutMs);
