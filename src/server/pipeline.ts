@@ -16,47 +16,37 @@ import { StreamAbort } from './reply.js';
 import { errorResponse, errorBody, describeFailure } from './error-response.js';
 import { authenticate } from './auth.js';
 import { deadlines, type Expirable } from './deadlines.js';
-import { connectionOf } from './connection.js';
-import type { ServerResponse } from 'node:http';
-import { decodePath, hasBody, isHttp2, responseOf, type HttpRequest, type HttpResponse } from './http.js';
-
-/** Unread request bodies larger than this close the HTTP/1.1 connection instead of being drained. */
-const MAX_DRAIN = 256 * 1024;
-
-type Headers = Record<string, string | number>;
+import { BodyBrokenOff, decodePath, readBody, type Headers, type Wire } from './http.js';
 
 /**
  * Serves one request with the given state. Never throws.
  * @param closed called once when the response is done or the client went away
  */
-export function serveRequest(state: ServerState, req: HttpRequest, res: HttpResponse, closed: () => void): void {
-  const url = req.url ?? '/';
+export function serveRequest(state: ServerState, wire: Wire, closed: () => void): void {
+  const url = wire.url;
   const q = url.indexOf('?');
   const path = decodePath(q < 0 ? url : url.slice(0, q));
   const match = path === undefined ? undefined : state.router.match(path, q < 0 ? '' : url.slice(q + 1));
-  if (path !== undefined && match?.kind === 'route') return new Exchange(state, req, res, match.route, path, match.resource, closed).run();
-  responseOf(res).on('close', closed);
-  if (match === undefined) return plain(res, ROUTER_ANSWERS.badPath);
-  if (match.kind === 'not-found') return plain(res, ROUTER_ANSWERS.notFound);
-  if (match.kind === 'redirect') return redirect(req, res, match.location);
+  if (path !== undefined && match?.kind === 'route') return new Exchange(state, wire, match.route, path, match.resource, closed).run();
+  wire.onClose(closed);
+  if (match === undefined) return plain(wire, ROUTER_ANSWERS.badPath);
+  if (match.kind === 'not-found') return plain(wire, ROUTER_ANSWERS.notFound);
+  if (match.kind === 'redirect') return redirect(wire, match.location);
 }
 
-function plain(res: HttpResponse, { status, body }: { status: number; body: string }): void {
-  responseOf(res).writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', 'content-length': Buffer.byteLength(body) });
-  responseOf(res).end(body);
+function plain(wire: Wire, { status, body }: { status: number; body: string }): void {
+  wire.send(status, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' }, body);
 }
 
 /** Go's http.Redirect with 301: a small HTML body for GET and HEAD. */
-function redirect(req: HttpRequest, res: HttpResponse, location: string): void {
+function redirect(wire: Wire, location: string): void {
   const headers: Headers = { location };
   let body = '';
-  if (req.method === 'GET' || req.method === 'HEAD') {
+  if (wire.method === 'GET' || wire.method === 'HEAD') {
     body = `<a href="${location.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)}">Moved Permanently</a>.\n\n`;
     headers['content-type'] = 'text/html; charset=utf-8';
   }
-  headers['content-length'] = Buffer.byteLength(body);
-  responseOf(res).writeHead(301, headers);
-  responseOf(res).end(req.method === 'HEAD' ? '' : body);
+  wire.send(301, headers, body);
 }
 
 /**
@@ -72,9 +62,8 @@ class Exchange implements RequestContext, Expirable {
   private metered = false;
   private finished = false;
   private audited = false;
-  private readonly res: ServerResponse;
   readonly method: string;
-  readonly headers: HttpRequest['headers'];
+  readonly headers: Wire['headers'];
   identity: string;
   ip: string;
   readonly refusal: string | undefined;
@@ -85,20 +74,18 @@ class Exchange implements RequestContext, Expirable {
 
   constructor(
     readonly state: ServerState,
-    private readonly req: HttpRequest,
-    res: HttpResponse,
+    private readonly wire: Wire,
     readonly route: Route,
     readonly path: string,
     readonly resource: string,
     private readonly closed: () => void,
   ) {
-    this.res = responseOf(res);
-    this.method = req.method ?? '';
-    this.headers = req.headers;
-    const conn = connectionOf(req.socket);
+    this.method = wire.method;
+    this.headers = wire.headers;
+    const { conn, ip } = wire.peer;
     this.identity = conn?.identity ?? '';
     this.refusal = conn?.refusal;
-    this.ip = req.socket.remoteAddress ?? '';
+    this.ip = ip;
   }
 
   /**
@@ -109,7 +96,7 @@ class Exchange implements RequestContext, Expirable {
     const { route } = this;
     // One listener for everything that happens when the response is done (the close event is
     // emitted once): a second listener would cost every request a listener array.
-    this.res.on('close', () => {
+    this.wire.onClose(() => {
       try {
         this.controller?.abort();
         this.complete();
@@ -127,7 +114,7 @@ class Exchange implements RequestContext, Expirable {
         this.deadline = performance.now() + route.timeoutMs;
         deadlines.add(this);
       }
-      const caller = authenticate(this.state, route, this.path, this.resource, this, this.req.rawHeaders);
+      const caller = authenticate(this.state, route, this.path, this.resource, this, this.wire.rawHeaders);
       this.identity = caller.identity;
       this.ip = caller.ip;
       // KES counts a request from its handler on: after the method and policy checks.
@@ -166,6 +153,11 @@ class Exchange implements RequestContext, Expirable {
 
   private fail(err: unknown): void {
     deadlines.delete(this);
+    if (err instanceof BodyBrokenOff) {
+      // Not a server failure, and there is no one to answer: the exchange ends as the client left.
+      this.state.errorLog.debug(err.message, this.attrs());
+      return this.destroy();
+    }
     this.sendError(err);
   }
 
@@ -174,11 +166,11 @@ class Exchange implements RequestContext, Expirable {
   }
 
   body(): Promise<Buffer> {
-    return readBody(this.req, this.route.maxBody);
+    return readBody(this.wire.body, this.route.maxBody);
   }
 
   hasBody(): boolean {
-    return hasBody(this.req);
+    return this.wire.hasBody();
   }
 
   private reply(reply: Exclude<Reply, StreamReply> | undefined): void {
@@ -189,23 +181,22 @@ class Exchange implements RequestContext, Expirable {
 
   private async stream(reply: StreamReply): Promise<void> {
     const write = await reply.open();
-    if (this.finished || this.res.headersSent) return;
+    if (this.finished || this.wire.headersSent) return;
     this.status = 200;
-    this.res.writeHead(200, { 'content-type': reply.contentType });
-    this.res.flushHeaders();
+    const wire = this.wire;
+    wire.open(200, { 'content-type': reply.contentType });
     this.audit(); // a stream's audit event is its subscription
-    const res = this.res;
     const writer: StreamWriter = {
-      write: (chunk) => !this.signal.aborted && res.write(chunk),
-      drained: () => (this.signal.aborted ? Promise.resolve() : Promise.race([once(res, 'drain'), once(this.signal, 'abort')]).then(() => undefined)),
+      write: (chunk) => !this.signal.aborted && wire.write(chunk),
+      drained: () => (this.signal.aborted ? Promise.resolve() : Promise.race([wire.drain(), once(this.signal, 'abort')]).then(() => undefined)),
       get buffered() {
-        return res.writableLength;
+        return wire.buffered;
       },
       signal: this.signal,
     };
     try {
       await write(writer);
-      if (!this.signal.aborted) res.end();
+      if (!this.signal.aborted) wire.end();
     } catch (err) {
       if (err instanceof StreamAbort) this.state.errorLog.debug(err.message, this.attrs());
       else this.state.errorLog.error(`response stream failed: ${describeFailure(err)}`, this.attrs());
@@ -214,33 +205,9 @@ class Exchange implements RequestContext, Expirable {
   }
 
   private send(status: number, headers: Headers, body = ''): void {
-    if (this.finished || this.res.headersSent) return;
+    if (this.finished || this.wire.headersSent) return;
     this.status = status;
-    headers['content-length'] = Buffer.byteLength(body);
-    if (!isHttp2(this.req) && !this.req.complete && unreadBodyIsLarge(this.req)) headers.connection = 'close';
-    this.res.writeHead(status, headers);
-    this.res.end(body);
-    this.stopUnreadBody();
-  }
-
-  /**
-   * HTTP/2: a response sent before the request body was read to its end (413, an error, a
-   * time-out) resets the stream with NO_ERROR once the response is out (RFC 7540 §8.1), so the
-   * client stops sending. Node closes streams whose body was never read itself, but not those
-   * paused mid-body, which would stay open. (HTTP/1.1 closes the connection instead.)
-   *
-   * The reset waits for the next turn of the event loop: a response may be written while Node
-   * is still parsing the client's frames (a synchronous answer to HEADERS), and closing the
-   * stream there, before an END_STREAM that follows in the same read, aborts the process
-   * (Node 20: `Http2Stream::OnTrailers: Assertion failed: !this->is_destroyed()`).
-   */
-  private stopUnreadBody(): void {
-    const req = this.req;
-    if (!isHttp2(req) || req.stream.endAfterHeaders) return;
-    setImmediate(() => {
-      const stream = req.stream;
-      if (!req.readableEnded && !stream.closed && !stream.destroyed) stream.close();
-    });
+    this.wire.send(status, headers, body);
   }
 
   private sendError(err: unknown, headers: Headers = {}): void {
@@ -251,17 +218,16 @@ class Exchange implements RequestContext, Expirable {
   /** Route timeout (protocol.md §20.17): 503 and the connection closed; a started stream is cut. */
   expire(): void {
     if (this.finished) return;
-    if (this.res.headersSent) return this.destroy();
+    if (this.wire.headersSent) return this.destroy();
     // Not through errorResponse: a client's slowness is not a server failure for the error log.
     const timeout = new KesError('KES_ERR_TIMEOUT');
-    this.send(timeout.status, { 'content-type': 'application/json', ...(!isHttp2(this.req) && { connection: 'close' }) }, errorBody(timeout.message));
+    this.send(timeout.status, { 'content-type': 'application/json', ...(!this.wire.http2 && { connection: 'close' }) }, errorBody(timeout.message));
     this.controller?.abort();
   }
 
   private destroy(): void {
     this.controller?.abort();
-    if (isHttp2(this.req)) this.req.stream.close();
-    else this.req.socket.destroy();
+    this.wire.abort();
   }
 
   /** Records metrics and the audit event once the response is done (or the client left). */
@@ -297,37 +263,4 @@ class Exchange implements RequestContext, Expirable {
       ['req.identity', this.identity || '<unknown>'],
     ];
   }
-}
-
-function unreadBodyIsLarge(req: HttpRequest): boolean {
-  const length = req.headers['content-length'];
-  return length === undefined ? req.headers['transfer-encoding'] !== undefined : Number(length) > MAX_DRAIN;
-}
-
-/** Reads the request body, at most limit bytes. @throws KesError 413 beyond the limit */
-function readBody(req: HttpRequest, limit: number): Promise<Buffer> {
-  if (limit <= 0) return Promise.resolve(Buffer.alloc(0));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    // The request object is dropped after this exchange, so its listeners are never removed;
-    // once settled (413 or an error) further events are ignored.
-    let settled = false;
-    req.on('data', (chunk: Buffer) => {
-      if (settled) return;
-      size += chunk.length;
-      if (size <= limit) return void chunks.push(chunk);
-      settled = true;
-      req.pause();
-      reject(new KesError('KES_ERR_BODY_TOO_LARGE'));
-    });
-    req.on('end', () => {
-      if (!settled) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-      settled = true;
-    });
-    req.on('error', (err: Error) => {
-      if (!settled) reject(err);
-      settled = true;
-    });
-  });
 }

@@ -4,7 +4,8 @@
  * state that is replaced whole on reload without dropping connections.
  */
 import { constants } from 'node:crypto';
-import { createSecureServer, type Http2SecureServer } from 'node:http2';
+import { createSecureServer, type Http2SecureServer, type ServerHttp2Stream } from 'node:http2';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
 import type { ServerConfig } from '../config/types.js';
@@ -12,7 +13,7 @@ import { buildState, closeState, type Runtime, type ServerState } from './state.
 import { createRuntime, type RuntimeOptions } from './runtime.js';
 import { loadTlsMaterial, type TlsMaterial } from './tls.js';
 import { identifyConnection } from './connection.js';
-import { connectionWatchOf, watchConnection, type ConnectionTimeouts } from './connection-timeouts.js';
+import { watchConnection, type ConnectionTimeouts } from './connection-timeouts.js';
 import { ConnectionLimitReporter } from './connection-limit.js';
 import { DEFAULT_MAX_CONNECTIONS } from '../config/defaults.js';
 import { TLS_CIPHERS, TLS_CURVES, TLS_MIN_VERSION, TLS_SECURE_OPTIONS } from './tls-ciphers.js';
@@ -20,7 +21,9 @@ import { newTicketKeys, ticketLifetimeMs, TicketKeyRotation } from './session-ti
 import type { TrustStore } from '../pki/trust.js';
 import { serveRequest } from './pipeline.js';
 import { AuditFileSink } from '../log/audit-file-sink.js';
-import type { HttpRequest, HttpResponse } from './http.js';
+import type { Wire } from './http.js';
+import { Http1Wire } from './http1-wire.js';
+import { Http2Wire } from './http2-wire.js';
 import { listenError, splitAddress } from './listen-address.js';
 import { handshakeFailed, peerAddress, rememberPeerAddress } from './handshake-errors.js';
 
@@ -120,7 +123,11 @@ export class KesServer {
     server.rotation?.rotate(ticketLifetimeMs(config.tls));
     server.applyClientAuth(tls);
     server.applyConnectionLimit();
-    http.on('request', (req: HttpRequest, res: HttpResponse) => server.handle(req, res));
+    // HTTP/1.1 through node:http's request objects; HTTP/2 through the core stream API, not the
+    // compatibility layer that node:http2 installs with the first 'request' listener.
+    http.on('request', (req: IncomingMessage, res: ServerResponse) => server.handle(new Http1Wire(req, res)));
+    http.removeAllListeners('stream');
+    http.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => server.handle(new Http2Wire(stream, headers, rawHeaders)));
     http.on('secureConnection', (socket: TLSSocket) => server.accept(socket));
     // Beyond maxConnections Node closes new connections at once and says so here.
     http.on('drop', () => server.limitReporter.onDrop(http.maxConnections));
@@ -230,11 +237,11 @@ export class KesServer {
     return this.closing;
   }
 
-  private handle(req: HttpRequest, res: HttpResponse): void {
+  private handle(wire: Wire): void {
     this.inflight++;
-    const watch = connectionWatchOf(req.socket);
+    const watch = wire.peer.watch;
     watch?.begin();
-    serveRequest(this.state, req, res, () => {
+    serveRequest(this.state, wire, () => {
       watch?.end();
       if (--this.inflight === 0) for (const fn of this.idle) fn();
     });
