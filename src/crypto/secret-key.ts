@@ -5,7 +5,8 @@
  * HMAC-SHA-256(key, iv) for AES256 keys (then AES-256-GCM), HChaCha20(key, iv) for ChaCha20
  * keys (then IETF ChaCha20-Poly1305). The AEAD nonce is a separate random 12 bytes.
  */
-import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { HmacSha256 } from './hmac-sha256.js';
 import { randomBytes } from './random.js';
 import { KesError } from '../api/errors.js';
 import { hchacha20 } from './hchacha20.js';
@@ -21,6 +22,8 @@ export type RandomSource = (size: number) => Buffer;
 /** A 256-bit secret key of one of KES's two types. */
 export class SecretKey {
   private readonly material: Buffer;
+  /** The AES256 key derivation's HMAC, made on first use (hmac-sha256.ts). */
+  private hmac: HmacSha256 | undefined;
 
   /**
    * @param type the key type
@@ -96,7 +99,7 @@ export class SecretKey {
   }
 
   private deriveKey(type: KeyType, iv: Buffer): Buffer {
-    return type === 'AES256' ? createHmac('sha256', this.material).update(iv).digest() : hchacha20(this.material, iv);
+    return type === 'AES256' ? (this.hmac ??= new HmacSha256(this.material)).sum(iv) : hchacha20(this.material, iv);
   }
 }
 
