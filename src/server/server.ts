@@ -53,11 +53,16 @@ const IDLE_TIMEOUT_MS = 90_000;
 const TIMEOUTS: ConnectionTimeouts = { firstRequestMs: HEADERS_TIMEOUT_MS, idleMs: IDLE_TIMEOUT_MS };
 
 /**
- * HTTP/2 limits Node leaves unbounded by default: concurrent streams per connection (250, as Go's
- * HTTP/2 server), and the size of a request's header list (16 KiB, Node's HTTP/1.1 limit).
- * Beyond them a stream is refused; the connection and its other streams go on.
+ * HTTP/2 limits Node leaves unbounded by default: concurrent streams per connection, and the size
+ * of a request's header list (16 KiB, Node's HTTP/1.1 limit). Beyond them a stream is refused;
+ * the connection and its other streams go on.
+ *
+ * 16 streams, where Go's HTTP/2 server allows 250: node:cluster hands each connection to one
+ * worker, and Go's client (MinIO's) opens another connection only when its connections are full.
+ * With 16, a client with 64 requests in flight holds 4 long-lived connections that the workers
+ * share, instead of one that keeps one worker busy and the others idle (docs/performance.md).
  */
-const HTTP2_SETTINGS = { maxConcurrentStreams: 250, maxHeaderListSize: 16 * 1024 };
+const HTTP2_SETTINGS = { maxConcurrentStreams: 16, maxHeaderListSize: 16 * 1024 };
 
 export class KesServer {
   private state: ServerState;
