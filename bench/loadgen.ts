@@ -3,73 +3,46 @@
  *
  *   node --import tsx bench/loadgen.ts '<json LoadSpec>'   → prints a JSON result on stdout
  *
- * Modes: `http` (autocannon, keep-alive, one KES operation), `handshake` (a new TLS connection
- * with a client certificate per request, no session resumption), `idle` (open N TLS connections
- * and hold them until stdin closes).
+ * Modes (bench/load-spec.ts): `http` (autocannon, HTTP/1.1 keep-alive, one KES operation), `h2`
+ * (HTTP/2 connections × concurrent streams, the same requests; bench/h2-raw-load.ts, or with
+ * `client: 'node'` node:http2's client, bench/h2-load.ts), `handshake` (a new
+ * TLS connection with a client certificate per request, no session resumption), `idle` (open N
+ * TLS connections and hold them until stdin closes).
  */
 import autocannon from 'autocannon';
 import * as https from 'node:https';
 import * as tls from 'node:tls';
-import { randomBytes } from 'node:crypto';
+import { kesRequest, type Call } from './kes-requests.js';
+import { h2Load } from './h2-load.js';
+import { h2RawLoad } from './h2-raw-load.js';
+import type { HttpResult, LoadSpec } from './load-spec.js';
+import { percentile } from './stats.js';
 
-export type Operation = 'generate' | 'decrypt' | 'encrypt' | 'hmac' | 'describe';
-
-export type LoadSpec =
-  | { mode: 'http'; port: number; op: Operation; connections: number; durationS: number; cert: string; key: string; keyName: string }
-  | { mode: 'handshake'; port: number; connections: number; durationS: number; cert: string; key: string }
-  | { mode: 'idle'; port: number; connections: number; cert: string; key: string };
-
-export interface HttpResult {
-  reqPerSec: number;
-  p50: number;
-  p99: number;
-  requests: number;
-  errors: number;
-  non2xx: number;
-}
-
-const b64 = (b: Buffer) => b.toString('base64');
-
-function call(spec: { port: number; cert: string; key: string }, method: string, path: string, body: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port: spec.port, method, path, cert: spec.cert, key: spec.key, rejectUnauthorized: false, agent: false }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`${path}: ${res.statusCode} ${text}`))));
+/** One HTTP/1.1 request on a connection of its own, for preparing the load. */
+function httpsCall(spec: { port: number; cert: string; key: string }): Call {
+  return (method, path, body) =>
+    new Promise((resolve, reject) => {
+      const req = https.request({ host: '127.0.0.1', port: spec.port, method, path, cert: spec.cert, key: spec.key, rejectUnauthorized: false, agent: false }, (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`${path}: ${res.statusCode} ${text}`))));
+      });
+      req.on('error', reject);
+      req.end(body);
     });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-async function request(spec: Extract<LoadSpec, { mode: 'http' }>): Promise<{ method: string; path: string; body?: string }> {
-  const context = b64(Buffer.from('{"bucket":"bench","object":"object-name"}'));
-  const k = spec.keyName;
-  switch (spec.op) {
-    case 'generate':
-      return { method: 'POST', path: `/v1/key/generate/${k}`, body: JSON.stringify({ context }) };
-    case 'encrypt':
-      return { method: 'POST', path: `/v1/key/encrypt/${k}`, body: JSON.stringify({ plaintext: b64(randomBytes(32)), context }) };
-    case 'hmac':
-      return { method: 'PUT', path: `/v1/key/hmac/${k}`, body: JSON.stringify({ message: b64(randomBytes(32)) }) };
-    case 'describe':
-      return { method: 'GET', path: `/v1/key/describe/${k}` };
-    case 'decrypt': {
-      const { ciphertext } = JSON.parse(await call(spec, 'POST', `/v1/key/generate/${k}`, JSON.stringify({ context })));
-      return { method: 'POST', path: `/v1/key/decrypt/${k}`, body: JSON.stringify({ ciphertext, context }) };
-    }
-  }
 }
 
 async function http(spec: Extract<LoadSpec, { mode: 'http' }>): Promise<HttpResult> {
-  const r = await request(spec);
+  const r = await kesRequest(spec.op, spec.keyName, httpsCall(spec));
   // autocannon's own histogram keeps whole milliseconds, too coarse for latencies of a few
   // ms: the exact response times (2xx only, as autocannon's) give the percentiles instead.
   const times: number[] = [];
+  const cpuBefore = process.cpuUsage();
+  const start = performance.now();
   const run = autocannon({
     url: `https://127.0.0.1:${spec.port}${r.path}`,
-    method: r.method as 'POST',
-    body: r.body,
+    method: r.method,
+    body: r.body?.toString(),
     headers: r.body ? { 'content-type': 'application/json' } : {},
     connections: spec.connections,
     duration: spec.durationS,
@@ -79,6 +52,7 @@ async function http(spec: Extract<LoadSpec, { mode: 'http' }>): Promise<HttpResu
     if (status >= 200 && status < 300) times.push(ms);
   });
   const result = await run;
+  const cpu = process.cpuUsage(cpuBefore);
   times.sort((a, b) => a - b);
   return {
     reqPerSec: result.requests.average,
@@ -87,13 +61,8 @@ async function http(spec: Extract<LoadSpec, { mode: 'http' }>): Promise<HttpResu
     requests: result.requests.total,
     errors: result.errors,
     non2xx: result.non2xx,
+    clientCpu: (cpu.user + cpu.system) / 1000 / (performance.now() - start),
   };
-}
-
-/** The q-quantile of sorted values in ms, rounded to 0.01 ms (0 when there are none). */
-function percentile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 100) / 100;
 }
 
 async function handshakes(spec: Extract<LoadSpec, { mode: 'handshake' }>): Promise<{ perSec: number; errors: number }> {
@@ -142,5 +111,6 @@ async function idle(spec: Extract<LoadSpec, { mode: 'idle' }>): Promise<void> {
 
 const spec = JSON.parse(process.argv[2]!) as LoadSpec;
 if (spec.mode === 'http') process.stdout.write(JSON.stringify(await http(spec)) + '\n');
+else if (spec.mode === 'h2') process.stdout.write(JSON.stringify(await (spec.client === 'node' ? h2Load(spec) : h2RawLoad(spec))) + '\n');
 else if (spec.mode === 'handshake') process.stdout.write(JSON.stringify(await handshakes(spec)) + '\n');
 else await idle(spec);

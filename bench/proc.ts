@@ -12,11 +12,63 @@ const hasTaskset = (() => {
   }
 })();
 
+/** Every child still running, stopped when the benchmark ends in any way (see stopChildrenOnExit). */
+const running = new Set<ChildProcess>();
+/** Set on Ctrl-C or SIGTERM, while the children are being stopped. */
+let stopping = false;
+/** Children started in a process group of their own: stopping one stops its group. */
+const groups = new WeakSet<ChildProcess>();
+
+function track(child: ChildProcess, group = false): ChildProcess {
+  running.add(child);
+  if (group) groups.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
+}
+
+const pin = (argv: string[], cpus?: string) => (cpus !== undefined && hasTaskset && CPUS > 1 ? ['taskset', '-c', cpus, ...argv] : argv);
+
 /** Spawns node with args, pinned to the given CPUs when taskset exists and the machine has them. */
 export function spawnNode(args: string[], cpus?: string, options: { stdin?: 'pipe' | 'ignore' } = {}): ChildProcess {
-  const argv = [process.execPath, ...args];
-  const pinned = cpus !== undefined && hasTaskset && CPUS > 1 ? ['taskset', '-c', cpus, ...argv] : argv;
-  return spawn(pinned[0]!, pinned.slice(1), { stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  const argv = pin([process.execPath, ...args], cpus);
+  return track(spawn(argv[0]!, argv.slice(1), { stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } }));
+}
+
+/**
+ * Runs a shell command line (a peer server), pinned like spawnNode. It gets a process group of
+ * its own, so that stopping it also stops what the command started (`a && b`, a wrapper script).
+ */
+export function spawnShell(command: string, cpus?: string): ChildProcess {
+  const argv = pin(['/bin/sh', '-c', command], cpus);
+  return track(spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, NO_COLOR: '1' } }), true);
+}
+
+function signal(child: ChildProcess, sig: NodeJS.Signals): void {
+  try {
+    if (groups.has(child)) process.kill(-child.pid!, sig);
+    else child.kill(sig);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Stops every child when the benchmark stops: on Ctrl-C or SIGTERM gracefully (SIGTERM, then
+ * SIGKILL after 5 s), on any other way out (an error) at once with SIGKILL. cleanup runs last
+ * (synchronously).
+ */
+export function stopChildrenOnExit(cleanup: () => void): void {
+  process.once('exit', () => {
+    for (const child of running) signal(child, 'SIGKILL');
+    cleanup();
+  });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      stopping = true;
+      process.stderr.write(`\n${sig}: stopping the servers\n`);
+      void Promise.all([...running].map(stop)).finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+    });
+  }
 }
 
 /** Resolves with the first match of pattern in the process's output. */
@@ -45,7 +97,14 @@ export function runNode(args: string[], cpus?: string): Promise<string> {
   let err = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${args.join(' ')} failed (${code}): ${err}`)))));
+  return new Promise((resolve, reject) =>
+    child.once('exit', (code) => {
+      // Stopped by Ctrl-C: the run ends in stopChildrenOnExit, not with this child's error.
+      if (stopping) return;
+      if (code === 0) resolve(out);
+      else reject(new Error(`${args.join(' ')} failed (${code}): ${err}`));
+    }),
+  );
 }
 
 /** The process and all its descendants. */
@@ -88,10 +147,10 @@ export function cpuMs(pid: number): number {
 }
 
 export function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+    signal(child, 'SIGTERM');
+    setTimeout(() => signal(child, 'SIGKILL'), 5000).unref();
   });
 }

@@ -1,31 +1,39 @@
 /**
- * `npm run bench`: the server against a minimal reference server (bench/reference-server.ts)
- * under the same mTLS keep-alive load, plus handshakes, memory, workers and cost growth.
- * The server and the reference run pinned to CPU 0, the load generator to CPU 1.
+ * `npm run bench`: the server against minimal reference servers (bench/reference-server.ts over
+ * HTTP/1.1, bench/reference-server-h2.ts over HTTP/2) under the same mTLS keep-alive loads, plus
+ * handshakes, memory, workers and cost growth. The servers run pinned to CPU 0, the load
+ * generator to CPU 1.
  *
- *   npm run bench [-- --quick] [--duration S] [--rounds N] [--connections 1,16,64] [--ops generate,decrypt]
- *                 [--only throughput,handshake,memory,workers,growth]
+ *   npm run bench [-- --quick] [--duration S] [--rounds N] [--ops generate,decrypt]
+ *                 [--protocols h1,h2] [--connections 1,16,64] [--h2 1x16,1x64,4x16]
+ *                 [--h2-client raw|node] [--peer 'COMMAND'] [--only throughput,handshake,memory,workers,growth]
  *
- * Each figure is the median of N alternating rounds (server, reference, reference, server, ...),
- * and each ratio the median of the rounds' ratios (a round's two runs are back to back): this
+ * --connections are the HTTP/1.1 loads (connections, one request in flight each), --h2 the
+ * HTTP/2 loads (connections × concurrent streams), sent by a raw-frame client
+ * (bench/h2-raw-load.ts) or with --h2-client node by node:http2's (bench/h2-load.ts). Each load
+ * also runs once against a trivial server, to show the ceiling of the set-up. --peer runs a
+ * KES-compatible server (bench/peer.ts) through the same loads and handshakes; `{config}` and
+ * `{port}` in COMMAND are replaced.
+ *
+ * Each figure is the median of N alternating rounds (server, reference[, peer], then the reverse),
+ * and each ratio the median of the rounds' ratios (a round's runs are back to back): this
  * machine's speed drifts by ±10% and more, more than most differences measured. Latencies are
  * exact response times (not autocannon's whole milliseconds).
  *
  * Prints tables and writes bench/results/bench-<time>.json.
  */
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { ChildProcess } from 'node:child_process';
 import { KesClient } from '../src/client/client.js';
 import { createFixtures, freePort, writeConfig, writeKeyFiles, type Fixtures } from './setup.js';
-import { CPUS, cpuMs, rss, runNode, spawnNode, stop, waitForOutput } from './proc.js';
-import type { HttpResult, LoadSpec, Operation } from './loadgen.js';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'dist', 'cli', 'bin.js');
-const TSX = ['--import', 'tsx'];
+import { CPUS, cpuMs, rss, runNode, spawnNode, stop, stopChildrenOnExit, waitForOutput } from './proc.js';
+import type { H2Client, HttpResult, LoadSpec, Operation } from './load-spec.js';
+import { ROOT, TSX, load, startReference, startServer, type Target } from './targets.js';
+import { startPeer } from './peer.js';
+import { parseShapes, throughput, throughputTable, type Lineup, type Row } from './throughput.js';
+import { median } from './stats.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => {
@@ -34,110 +42,46 @@ const flag = (name: string) => {
 };
 const quick = args.includes('--quick');
 const DURATION = Number(flag('duration') ?? (quick ? 3 : 4));
-const CONNECTIONS = (flag('connections') ?? (quick ? '16' : '1,16,64')).split(',').map(Number);
 const ROUNDS = Number(flag('rounds') ?? (quick ? 1 : 5));
 const ONLY = new Set((flag('only') ?? 'throughput,handshake,memory,workers,growth').split(','));
 const OPS = (flag('ops') ?? 'generate,decrypt,encrypt,hmac,describe').split(',') as Operation[];
+const PROTOCOLS = (flag('protocols') ?? 'h1,h2').split(',');
+const SHAPES = parseShapes(PROTOCOLS, flag('connections') ?? (quick ? '16' : '1,16,64'), flag('h2') ?? (quick ? '1x16' : '1x16,1x64,4x16'));
+const PEER = flag('peer');
+const H2_CLIENT = (flag('h2-client') ?? 'raw') as H2Client;
+if (H2_CLIENT !== 'raw' && H2_CLIENT !== 'node') throw new Error(`--h2-client: '${String(H2_CLIENT)}' is neither raw nor node`);
 
 const log = (s: string) => process.stderr.write(s + '\n');
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const mb = (b: number) => Math.round((b / 1e6) * 10) / 10;
-
-interface Target {
-  name: 'server' | 'reference';
-  port: number;
-  child: ChildProcess;
-}
-
-async function startServer(config: string, workers: number, cpus = '0'): Promise<Target> {
-  const child = spawnNode([BIN, 'server', '--config', config, '--workers', String(workers)], cpus);
-  const [, port] = await waitForOutput(child, /https:\/\/127\.0\.0\.1:(\d+)[\s\S]*Server is up and running/);
-  return { name: 'server', port: Number(port), child };
-}
-
-async function startReference(f: Fixtures): Promise<Target> {
-  const port = await freePort();
-  const child = spawnNode([...TSX, join(ROOT, 'bench', 'reference-server.ts'), String(port), f.serverCert, f.serverKey], '0');
-  await waitForOutput(child, /ready/);
-  return { name: 'reference', port, child };
-}
-
-function load<T>(spec: LoadSpec, cpus = '1'): Promise<T> {
-  return runNode([...TSX, join(ROOT, 'bench', 'loadgen.ts'), JSON.stringify(spec)], cpus).then((out) => JSON.parse(out) as T);
-}
 
 async function adminClient(f: Fixtures, port: number): Promise<KesClient> {
   return new KesClient({ endpoints: `127.0.0.1:${port}`, cert: f.cert, key: f.key, insecureSkipVerify: true });
 }
 
-// ---- throughput and latency ---------------------------------------------------------------
+// ---- handshakes ---------------------------------------------------------------------------
 
-/** A load result with the target's CPU time (user + system) per request. */
-interface Measured extends HttpResult {
-  cpuUsPerRequest: number;
-}
-
-interface Row {
-  op: string;
-  connections: number;
-  server: Measured;
-  reference: Measured;
-  /** Median over the rounds of server/reference, each round's two runs back to back. */
-  ratio: number;
-  p99Ratio: number;
-}
-
-async function measure(t: Target, spec: LoadSpec): Promise<Measured> {
-  const before = cpuMs(t.child.pid!);
-  const r = await load<HttpResult>(spec);
-  return { ...r, cpuUsPerRequest: (1000 * (cpuMs(t.child.pid!) - before)) / Math.max(1, r.requests) };
-}
-
-async function throughput(f: Fixtures, server: Target, reference: Target): Promise<Row[]> {
-  const rows: Row[] = [];
-  // Warm-up (discarded): let both JITs compile the hot paths before anything is measured.
-  for (const op of OPS) {
-    for (const t of [server, reference]) await load<HttpResult>({ mode: 'http', port: t.port, op, connections: 16, durationS: 2, cert: f.cert, key: f.key, keyName: 'bench-key' });
-  }
-  for (const connections of CONNECTIONS) {
-    for (const op of OPS) {
-      const runs: Record<string, Measured[]> = { server: [], reference: [] };
-      for (let r = 0; r < ROUNDS; r++) {
-        for (const t of r % 2 === 0 ? [server, reference] : [reference, server]) {
-          runs[t.name]!.push(await measure(t, { mode: 'http', port: t.port, op, connections, durationS: DURATION, cert: f.cert, key: f.key, keyName: 'bench-key' }));
-        }
-      }
-      const pick = (rs: Measured[]): Measured => ({
-        reqPerSec: median(rs.map((x) => x.reqPerSec)),
-        p50: median(rs.map((x) => x.p50)),
-        p99: median(rs.map((x) => x.p99)),
-        requests: median(rs.map((x) => x.requests)),
-        errors: Math.max(...rs.map((x) => x.errors)),
-        non2xx: Math.max(...rs.map((x) => x.non2xx)),
-        cpuUsPerRequest: median(rs.map((x) => x.cpuUsPerRequest)),
-      });
-      // The machine's speed drifts between rounds: a ratio of two runs made back to back is
-      // steadier than the ratio of two medians.
-      const paired = (f: (m: Measured) => number) => median(runs.server!.map((m, i) => f(m) / f(runs.reference![i]!)));
-      const row = { op, connections, server: pick(runs.server!), reference: pick(runs.reference!), ratio: paired((m) => m.reqPerSec), p99Ratio: paired((m) => m.p99) };
-      rows.push(row);
-      log(`  ${op.padEnd(9)} c=${String(connections).padEnd(3)} server ${Math.round(row.server.reqPerSec)} req/s p99 ${row.server.p99} ms | reference ${Math.round(row.reference.reqPerSec)} req/s p99 ${row.reference.p99} ms`);
-    }
-  }
-  return rows;
-}
-
-async function handshakes(f: Fixtures, server: Target, reference: Target) {
-  const runs: Record<string, number[]> = { server: [], reference: [] };
+/** Full handshakes per second of each target (server, reference, peer) and server/other ratios. */
+async function handshakes(f: Fixtures, targets: Target[]) {
+  const runs = new Map<string, number[]>(targets.map((t) => [t.name, []]));
   for (let r = 0; r < ROUNDS; r++) {
-    for (const t of r % 2 === 0 ? [server, reference] : [reference, server]) {
+    for (const t of r % 2 === 0 ? targets : [...targets].reverse()) {
       const res = await load<{ perSec: number; errors: number }>({ mode: 'handshake', port: t.port, connections: 16, durationS: DURATION, cert: f.cert, key: f.key });
-      runs[t.name]!.push(res.perSec);
+      runs.get(t.name)!.push(res.perSec);
     }
   }
-  const ratio = median(runs.server!.map((x, i) => x / runs.reference![i]!));
-  const result = { server: median(runs.server!), reference: median(runs.reference!), ratio };
-  log(`  handshakes/s server ${Math.round(result.server)} | reference ${Math.round(result.reference)} | ratio ${ratio.toFixed(2)}`);
+  const server = runs.get('server')!;
+  const ratioTo = (name: string) => median(server.map((x, i) => x / runs.get(name)![i]!));
+  const peer = runs.get('peer');
+  const result = {
+    server: median(server),
+    reference: median(runs.get('reference')!),
+    ratio: ratioTo('reference'),
+    ...(peer && { peer: median(peer), peerRatio: ratioTo('peer') }),
+  };
+  log(
+    `  handshakes/s server ${Math.round(result.server)} | reference ${Math.round(result.reference)} | ratio ${result.ratio.toFixed(2)}` +
+      (result.peer !== undefined ? ` | peer ${Math.round(result.peer)} | server/peer ${result.peerRatio!.toFixed(2)}` : ''),
+  );
   return result;
 }
 
@@ -259,18 +203,6 @@ async function idleConnections(f: Fixtures) {
 
 // ---- report -------------------------------------------------------------------------------
 
-function table(rows: Row[]): string {
-  const lines = [
-    '| operation | conns | server req/s | reference req/s | ratio | server p50 / p99 ms | reference p50 / p99 ms | p99 ratio | CPU µs/req server / reference |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-  ];
-  for (const r of rows) {
-    const cpu = `${Math.round(r.server.cpuUsPerRequest)} / ${Math.round(r.reference.cpuUsPerRequest)}`;
-    lines.push(`| ${r.op} | ${r.connections} | ${Math.round(r.server.reqPerSec)} | ${Math.round(r.reference.reqPerSec)} | ${r.ratio.toFixed(2)} | ${r.server.p50} / ${r.server.p99} | ${r.reference.p50} / ${r.reference.p99} | ${r.p99Ratio.toFixed(2)} | ${cpu} |`);
-  }
-  return lines.join('\n');
-}
-
 interface Results {
   throughput?: Row[];
   handshakes?: Awaited<ReturnType<typeof handshakes>>;
@@ -284,9 +216,12 @@ interface Results {
 /** The figures of a run as the README's tables show them. */
 function summary(r: Results): string {
   const out: string[] = [];
-  if (r.throughput) out.push(table(r.throughput));
+  if (r.throughput) out.push(throughputTable(r.throughput));
   const h = r.handshakes;
-  if (h) out.push(`full handshakes/s: server ${Math.round(h.server)}, reference ${Math.round(h.reference)}, ratio ${h.ratio.toFixed(2)}`);
+  if (h) {
+    const peer = h.peer !== undefined ? `, peer ${Math.round(h.peer)}, server/peer ${h.peerRatio!.toFixed(2)}` : '';
+    out.push(`full handshakes/s: server ${Math.round(h.server)}, reference ${Math.round(h.reference)}, ratio ${h.ratio.toFixed(2)}${peer}`);
+  }
   const m = r.memory;
   if (m) {
     out.push(
@@ -304,11 +239,15 @@ function summary(r: Results): string {
 
 async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'kes-bench-'));
+  // However the run ends (Ctrl-C, an error), no server outlives it and no key stays on disk.
+  stopChildrenOnExit(() => rmSync(dir, { recursive: true, force: true }));
   const f = await createFixtures(dir);
   const results: Results & Record<string, unknown> = {
     machine: { cpus: CPUS, model: cpus()[0]?.model, node: process.version, platform: `${process.platform}/${process.arch}` },
-    command: `npm run bench -- ${args.join(' ')}`.trim(),
+    command: `npm run bench -- ${args.map((a) => (/[\s'"]/.test(a) ? `'${a}'` : a)).join(' ')}`.trim(),
     durationS: DURATION,
+    h2Client: H2_CLIENT,
+    ...(PEER && { peer: PEER }),
   };
   try {
     const serverPort = await freePort();
@@ -316,17 +255,27 @@ async function main() {
     const kes = await adminClient(f, server.port);
     await kes.createKey('bench-key');
     kes.close();
-    const reference = await startReference(f);
 
-    if (ONLY.has('throughput')) {
-      log('throughput (server and reference on CPU 0, load generator on CPU 1):');
-      results.throughput = await throughput(f, server, reference);
+    if (ONLY.has('throughput') || ONLY.has('handshake')) {
+      const reference = { h1: await startReference(f, 'h1'), h2: PROTOCOLS.includes('h2') ? await startReference(f, 'h2') : undefined };
+      const peer = PEER ? await startPeer(PEER, f, 'bench-key') : undefined;
+      const others = peer ? [peer] : [];
+      if (ONLY.has('throughput')) {
+        const trivial = { h1: PROTOCOLS.includes('h1') ? await startReference(f, 'h1', true) : undefined, h2: reference.h2 ? await startReference(f, 'h2', true) : undefined };
+        const lineup: Lineup = {
+          h1: { targets: [server, reference.h1, ...others], trivial: trivial.h1 },
+          h2: { targets: [server, ...(reference.h2 ? [reference.h2] : []), ...others], trivial: trivial.h2 },
+        };
+        log(`throughput (server, reference${peer ? ', peer' : ''} and trivial server on CPU 0, load generator on CPU 1):`);
+        results.throughput = await throughput(f, lineup, { ops: OPS, shapes: SHAPES, rounds: ROUNDS, durationS: DURATION, h2Client: H2_CLIENT }, log);
+        for (const t of [trivial.h1, trivial.h2]) if (t) await stop(t.child);
+      }
+      if (ONLY.has('handshake')) {
+        log('full TLS handshakes (16 concurrent, client certificate, no resumption):');
+        results.handshakes = await handshakes(f, [server, reference.h1, ...others]);
+      }
+      for (const t of [reference.h1, reference.h2, peer]) if (t) await stop(t.child);
     }
-    if (ONLY.has('handshake')) {
-      log('full TLS handshakes (16 concurrent, client certificate, no resumption):');
-      results.handshakes = await handshakes(f, server, reference);
-    }
-    await stop(reference.child);
     if (ONLY.has('memory')) {
       log('memory:');
       results.memory = await memory(f, server);
