@@ -57,12 +57,16 @@ const TIMEOUTS: ConnectionTimeouts = { firstRequestMs: HEADERS_TIMEOUT_MS, idleM
  * of a request's header list (16 KiB, Node's HTTP/1.1 limit). Beyond them a stream is refused;
  * the connection and its other streams go on.
  *
- * 16 streams, where Go's HTTP/2 server allows 250: node:cluster hands each connection to one
- * worker, and Go's client (MinIO's) opens another connection only when its connections are full.
- * With 16, a client with 64 requests in flight holds 4 long-lived connections that the workers
- * share, instead of one that keeps one worker busy and the others idle (docs/performance.md).
+ * Streams: node:cluster hands each connection to one worker, and Go's client (MinIO's) opens
+ * another connection only when its connections are full. With several workers the limit is 16,
+ * so a client with 64 requests in flight holds 4 long-lived connections that the workers share
+ * instead of one that keeps one worker busy and the others idle. One worker has nothing to
+ * share, and fewer, fuller connections cost it less per request: 250, as Go's HTTP/2 server
+ * (docs/performance.md).
  */
-const HTTP2_SETTINGS = { maxConcurrentStreams: 16, maxHeaderListSize: 16 * 1024 };
+function http2Settings(workers: number) {
+  return { maxConcurrentStreams: workers > 1 ? 16 : 250, maxHeaderListSize: 16 * 1024 };
+}
 
 export class KesServer {
   private state: ServerState;
@@ -120,7 +124,7 @@ export class KesServer {
       requestCert: true,
       rejectUnauthorized: false,
       handshakeTimeout: HEADERS_TIMEOUT_MS,
-      settings: HTTP2_SETTINGS,
+      settings: http2Settings(runtime.workers),
     });
     runtime.cacheLink?.attach(state.cache);
     const server = new KesServer(http, state, runtime, options.maxConnections, ticketKeys, options.ticketKeys === undefined);

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import * as http2 from 'node:http2';
 import { once } from 'node:events';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import { startClusterServer } from '../helpers/cluster-server.js';
 
 describe('HTTP/2 wire', () => {
   let t: TestServer;
@@ -39,10 +40,10 @@ describe('HTTP/2 wire', () => {
     });
   }
 
-  test('announces 16 concurrent streams, and a client with more in flight gets every answer', async () => {
-    assert.equal(session.remoteSettings.maxConcurrentStreams, 16);
+  test('one worker announces 250 concurrent streams, as Go\'s server; a client with 300 in flight gets every answer', async () => {
+    assert.equal(session.remoteSettings.maxConcurrentStreams, 250);
     const context = Buffer.from('ctx').toString('base64');
-    const answers = await Promise.all(Array.from({ length: 64 }, () => call({ ':method': 'POST', ':path': '/v1/key/generate/k' }, JSON.stringify({ context }))));
+    const answers = await Promise.all(Array.from({ length: 300 }, () => call({ ':method': 'POST', ':path': '/v1/key/generate/k' }, JSON.stringify({ context }))));
     assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([200]));
     for (const a of answers) assert.equal(Buffer.from(a.body ? JSON.parse(a.body).plaintext : '', 'base64').length, 32);
   });
@@ -99,5 +100,20 @@ describe('HTTP/2 wire', () => {
     // The client never ends its body: the server's reset (NO_ERROR) closes the stream.
     await once(stream, 'close');
     assert.equal(stream.rstCode, http2.constants.NGHTTP2_NO_ERROR);
+  });
+});
+
+describe('HTTP/2 with several workers', () => {
+  test('--workers 2 announces 16 concurrent streams, so a Go client with more in flight opens connections the workers share', async () => {
+    const s = await startClusterServer({ workers: 2 });
+    const session = http2.connect(`https://127.0.0.1:${s.port}`, { ca: s.pki.ca.certPem, cert: s.admin.certPem, key: s.admin.keyPem, servername: 'localhost' });
+    try {
+      session.on('error', () => undefined);
+      await once(session, 'remoteSettings');
+      assert.equal(session.remoteSettings.maxConcurrentStreams, 16);
+    } finally {
+      session.close();
+      await s.close();
+    }
   });
 });
