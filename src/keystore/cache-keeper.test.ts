@@ -30,7 +30,7 @@ class NotifyingStore extends MemKeyStore {
   }
 
   /** Another server's write: the store changes and (unless silent) notifies. */
-  async replace(name: string, value: Uint8Array, silent = false): Promise<void> {
+  async overwrite(name: string, value: Uint8Array, silent = false): Promise<void> {
     await super.delete(name).catch(() => undefined);
     await super.create(name, value);
     if (!silent) this.listener?.changed(name);
@@ -135,7 +135,7 @@ describe('CacheKeeper', () => {
 
   test('a store notification evicts the name everywhere', async () => {
     await a.get('k');
-    await store.replace('k', entry());
+    await store.overwrite('k', entry());
     await flush();
     assert.equal(a.peek('k'), undefined);
     assert.equal(b.peek('k'), undefined);
@@ -144,7 +144,7 @@ describe('CacheKeeper', () => {
   test('a different version read from the store replaces the stale copies (fingerprints)', async () => {
     await a.get('k');
     const stale = a.peek('k');
-    await store.replace('k', entry(), true); // no notification
+    await store.overwrite('k', entry(), true); // no notification
     a.evict(['k']); // a misses (e.g. evicted by expiry) and reads the new version
     const fresh = await a.get('k');
     assert.notDeepEqual(fresh.key.bytes(), stale!.key.bytes());
@@ -157,7 +157,7 @@ describe('CacheKeeper', () => {
     await store.create('gone', entry());
     for (const name of ['k', 'same', 'gone']) await a.get(name);
     store.listener!.interrupted('connection lost');
-    await store.replace('k', entry(), true);
+    await store.overwrite('k', entry(), true);
     await store.delete('gone');
     store.listener!.resumed();
     for (let i = 0; i < 5; i++) await flush();

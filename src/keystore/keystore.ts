@@ -37,6 +37,17 @@ export interface KeyStore {
   get(name: string): Promise<Uint8Array>;
 
   /**
+   * Optional: replaces the value stored under name with value if, and only if, it is still
+   * `expected`, byte for byte (compare-and-swap; key rings rotate with it, docs/key-rings.md).
+   * Atomic: of concurrent replaces from the same expected value exactly one succeeds, and a crash
+   * leaves the old value or the new one. A store without it cannot change an entry once
+   * written, and keys in it cannot be rotated.
+   * @throws KeyStoreConflictError when the entry holds another value
+   * @throws KesError KES_ERR_KEY_NOT_FOUND when there is no entry (none is created)
+   */
+  replace?(name: string, expected: Uint8Array, value: Uint8Array): Promise<void>;
+
+  /**
    * Removes the entry stored under name.
    * @throws KesError KES_ERR_KEY_NOT_FOUND when there is none (backends that cannot tell
    *   succeed silently).
@@ -69,6 +80,14 @@ export interface KeyStoreChanges {
   interrupted(reason: string): void;
   /** Notifications work again; changes made while they were interrupted may have been missed. */
   resumed(): void;
+}
+
+/**
+ * A compare-and-swap found the entry changed by another writer (see {@link KeyStore.replace}).
+ * The caller reads the entry again and decides whether to retry.
+ */
+export class KeyStoreConflictError extends Error {
+  override readonly name = 'KeyStoreConflictError';
 }
 
 /**

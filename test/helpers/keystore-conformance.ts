@@ -9,7 +9,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { isKesError } from '../../src/api/errors.js';
-import { listAll, type KeyStore } from '../../src/keystore/keystore.js';
+import { KeyStoreConflictError, listAll, type KeyStore } from '../../src/keystore/keystore.js';
 
 export interface KeyStoreFixture {
   store: KeyStore;
@@ -22,6 +22,8 @@ export interface ConformanceOptions {
   deleteMissingIsSilent?: string;
   /** How many keys the large-listing test creates (default 2,500). */
   manyKeys?: number;
+  /** The store cannot replace entries (it has no compare-and-swap): why. */
+  noReplace?: string;
   /** Skip the whole suite with this message (e.g. a service binary is missing). */
   skip?: string;
 }
@@ -147,5 +149,54 @@ export function describeKeyStore(name: string, open: () => Promise<KeyStoreFixtu
       assert.equal(listed.length, count);
       assert.deepEqual(listed, [...names].sort());
     });
+
+    if (options.noReplace) {
+      test(`has no replace: ${options.noReplace}`, () => {
+        assert.equal(store.replace, undefined);
+      });
+    } else {
+      const isConflict = (err: unknown) => err instanceof KeyStoreConflictError;
+      const replace = (n: string, expected: Uint8Array, value: Uint8Array) => {
+        assert.ok(store.replace, 'the store has replace');
+        return store.replace.call(store, n, expected, value);
+      };
+
+      test('replace: swaps the value it expects', async () => {
+        const n = fresh();
+        await store.create(n, Buffer.from('one'));
+        await replace(n, Buffer.from('one'), Buffer.from('two'));
+        assert.deepEqual(Buffer.from(await store.get(n)), Buffer.from('two'));
+        await replace(n, Buffer.from('two'), Buffer.from('three'));
+        assert.deepEqual(Buffer.from(await store.get(n)), Buffer.from('three'));
+        assert.deepEqual((await listAll(store, n)).filter((x) => x === n), [n], 'listed once');
+      });
+
+      test('replace: refuses a stale expectation and keeps the value', async () => {
+        const n = fresh();
+        await store.create(n, Buffer.from('current'));
+        await assert.rejects(replace(n, Buffer.from('stale'), Buffer.from('lost')), isConflict);
+        await assert.rejects(replace(n, Buffer.from('current-but-longer'), Buffer.from('lost')), isConflict);
+        assert.deepEqual(Buffer.from(await store.get(n)), Buffer.from('current'));
+      });
+
+      test('replace: a missing entry is not found, and not created', async () => {
+        const n = fresh();
+        await assert.rejects(replace(n, Buffer.from('x'), Buffer.from('y')), isNotFound);
+        await assert.rejects(store.get(n), isNotFound);
+      });
+
+      test('replace: of 10 concurrent replaces from the same value exactly one succeeds', async () => {
+        const n = fresh();
+        const first = randomBytes(64);
+        await store.create(n, first);
+        const values = Array.from({ length: 10 }, () => randomBytes(64));
+        const results = await Promise.allSettled(values.map((v) => replace(n, first, v)));
+        const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+        assert.equal(won.length, 1, `winners: ${won.join(', ')}`);
+        for (const r of results) if (r.status === 'rejected') assert.ok(isConflict(r.reason), String(r.reason));
+        assert.deepEqual(Buffer.from(await store.get(n)), values[won[0]!]);
+      });
+    }
+
   });
 }

@@ -20,7 +20,7 @@
  */
 import type { Etcd3 } from 'etcd3';
 import { KesError } from '../../api/errors.js';
-import { KeyStoreUnreachableError, type KeyStore, type KeyStoreChanges, type KeyStoreState } from '../keystore.js';
+import { KeyStoreConflictError, KeyStoreUnreachableError, type KeyStore, type KeyStoreChanges, type KeyStoreState } from '../keystore.js';
 import { DEFAULT_STORE_TIMEOUT_MS } from '../../config/defaults.js';
 import { watchPrefix } from './watch.js';
 import { endpointUrls } from './endpoints.js';
@@ -130,6 +130,26 @@ export class EtcdKeyStore implements KeyStore {
     const kv = res.kvs[0];
     if (!kv) throw new KesError('KES_ERR_KEY_NOT_FOUND');
     return Buffer.from(kv.value);
+  }
+
+  /** Compare-and-swap in one transaction: the value must still be expected. */
+  async replace(name: string, expected: Uint8Array, value: Uint8Array): Promise<void> {
+    const key = etcdKey(this.prefix, name);
+    const res = await this.call(`failed to replace '${name}'`, (o) =>
+      this.client.kv.txn(
+        {
+          compare: [{ key, target: 'Value', result: 'Equal', value: Buffer.from(expected) }],
+          success: [{ request_put: { key, value: Buffer.from(value) } }],
+          // Tells a changed entry from a missing one.
+          failure: [{ request_range: { key, count_only: true } }],
+        },
+        o,
+      ),
+    );
+    if (res.succeeded) return;
+    const count = Number(res.responses[0]?.response_range?.count ?? 0);
+    if (count === 0) throw new KesError('KES_ERR_KEY_NOT_FOUND');
+    throw new KeyStoreConflictError(`etcd: '${name}' was changed by another writer`);
   }
 
   async delete(name: string): Promise<void> {

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsKeyStore, isValidFileName, MAX_ENTRY_SIZE, type FsOps } from './fs.js';
+import { KeyStoreConflictError } from '../keystore.js';
 import { isKesError } from '../../api/errors.js';
 import { listAll } from '../keystore.js';
 import { parseKeyVersion } from '../../crypto/key-version.js';
@@ -130,6 +131,7 @@ describe('FsKeyStore crash safety', () => {
       open: ((...args: Parameters<typeof fsp.open>) => step('open', () => fsp.open(...args)).then(wrapHandle)) as typeof fsp.open,
       link: ((...args: Parameters<typeof fsp.link>) => step('link', () => fsp.link(...args))) as typeof fsp.link,
       unlink: ((...args: Parameters<typeof fsp.unlink>) => step('unlink', () => fsp.unlink(...args))) as typeof fsp.unlink,
+      rename: ((...args: Parameters<typeof fsp.rename>) => step('rename', () => fsp.rename(...args))) as typeof fsp.rename,
     };
     return { ops, steps };
   }
@@ -166,6 +168,57 @@ describe('FsKeyStore crash safety', () => {
         // A key that exists after the link step must have been complete before it.
         if (n > full.steps.indexOf('link')) assert.deepEqual(names, ['my-key'], `step ${n}: key present after link`);
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a crash at any step of a replace leaves the old value or the new one, and no lock that blocks the key', async () => {
+    const dir = tempDir();
+    try {
+      const before = Buffer.from('version one');
+      const after = Buffer.from('version one and two');
+      const full = crashingOps(Infinity);
+      const probe = await FsKeyStore.open(join(dir, 'count'), { ops: full.ops });
+      await probe.create('k', before);
+      full.steps.length = 0;
+      await probe.replace('k', before, after);
+      assert.ok(full.steps.includes('rename'), full.steps.join(', '));
+
+      for (let n = 0; n < full.steps.length; n++) {
+        const path = join(dir, `crash-${n}`);
+        await (await FsKeyStore.open(path)).create('k', before);
+        const { ops } = crashingOps(n);
+        const crashing = await FsKeyStore.open(path, { ops: { ...ops, mkdir: fsp.mkdir, opendir: fsp.opendir, stat: fsp.stat } });
+        // A crash while releasing the lock comes after the replace took effect: it resolves.
+        const outcome = await crashing.replace('k', before, after).then(() => 'replaced', (e: unknown) => e);
+        assert.ok(outcome instanceof Crash || (outcome === 'replaced' && n > full.steps.indexOf('rename')), `step ${n}: ${String(outcome)}`);
+
+        const restarted = await FsKeyStore.open(path, { staleTempAgeMs: -1 });
+        const value = Buffer.from(await restarted.get('k'));
+        assert.ok(value.equals(before) || value.equals(after), `step ${n}: ${value.toString()}`);
+        if (n > full.steps.indexOf('rename')) assert.deepEqual(value, after, `step ${n}: replaced after the rename`);
+        assert.deepEqual(await fsp.readdir(path), ['k'], `step ${n}: no leftover temporary or lock file`);
+        await restarted.replace('k', value, Buffer.from('next'));
+        assert.deepEqual(Buffer.from(await restarted.get('k')), Buffer.from('next'));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a lock left by a crashed writer is broken once it is stale; a fresh one makes a replace conflict', async () => {
+    const dir = tempDir();
+    try {
+      await fsp.writeFile(join(dir, '.kes-lock-k'), '');
+      const store = await FsKeyStore.open(dir, { staleLockAgeMs: 60_000 });
+      await store.create('k', Buffer.from('a'));
+      await assert.rejects(store.replace('k', Buffer.from('a'), Buffer.from('b')), (e) => e instanceof KeyStoreConflictError);
+      const old = new Date(Date.now() - 120_000);
+      await fsp.utimes(join(dir, '.kes-lock-k'), old, old);
+      await store.replace('k', Buffer.from('a'), Buffer.from('b'));
+      assert.deepEqual(Buffer.from(await store.get('k')), Buffer.from('b'));
+      assert.deepEqual(await fsp.readdir(dir), ['k']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

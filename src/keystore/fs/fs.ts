@@ -9,27 +9,42 @@
  * and the directory is fsynced. A crash at any instant leaves either no key or a complete one.
  * Temporary files start with a dot, which no key name may contain, so a leftover from a crash
  * never blocks a name and is never listed; stale ones are removed when the store is opened.
+ *
+ * Replacing an entry (a key ring's rotation) is a compare-and-swap under a per-key lock file
+ * (`.kes-lock-<name>`, created with O_EXCL): read, compare, write a temporary file, fsync,
+ * rename(2) it over the entry, fsync the directory. Deletes take the same lock, so a replace never
+ * brings a deleted key back. A lock left by a crashed writer is broken once it is older than
+ * `staleLockAgeMs`. The locks work between the processes of one host; several hosts on one
+ * network filesystem are not supported, as with KES.
  */
 import * as fsp from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { KesError } from '../../api/errors.js';
-import { compareNames, type KeyStore, type KeyStoreState } from '../keystore.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { compareNames, KeyStoreConflictError, type KeyStore, type KeyStoreState } from '../keystore.js';
 
 /** The largest key file read, as in KES. */
 export const MAX_ENTRY_SIZE = 1 << 20;
 
 const TEMP_PREFIX = '.kes-tmp-';
+const LOCK_PREFIX = '.kes-lock-';
+/** How long a replace waits for another writer's lock before it reports a conflict. */
+const REPLACE_WAIT_MS = 1_000;
+/** How long a delete waits for a replace in progress. */
+const DELETE_WAIT_MS = 5_000;
 
 /** The filesystem operations the store uses; replaceable to inject faults. */
-export type FsOps = Pick<typeof fsp, 'open' | 'link' | 'unlink' | 'stat' | 'opendir' | 'mkdir'>;
+export type FsOps = Pick<typeof fsp, 'open' | 'link' | 'rename' | 'unlink' | 'stat' | 'opendir' | 'mkdir'>;
 
 export interface FsKeyStoreOptions {
   /** Names kept in memory per listing pass; memory stays bounded by it (default 10,000). */
   pageSize?: number;
-  /** Temporary files older than this are removed at open (default 5 minutes). */
+  /** Temporary and lock files older than this are removed at open (default 5 minutes). */
   staleTempAgeMs?: number;
+  /** A lock file older than this was left by a crashed writer and is broken (default 30 s). */
+  staleLockAgeMs?: number;
   /** Filesystem operations (default: node:fs/promises). */
   ops?: FsOps;
 }
@@ -37,6 +52,7 @@ export interface FsKeyStoreOptions {
 export class FsKeyStore implements KeyStore {
   private readonly pageSize: number;
   private readonly ops: FsOps;
+  private readonly staleLockAgeMs: number;
 
   private constructor(
     readonly dir: string,
@@ -44,6 +60,7 @@ export class FsKeyStore implements KeyStore {
   ) {
     this.pageSize = Math.max(1, options.pageSize ?? 10_000);
     this.ops = options.ops ?? fsp;
+    this.staleLockAgeMs = options.staleLockAgeMs ?? 30_000;
   }
 
   /**
@@ -66,15 +83,8 @@ export class FsKeyStore implements KeyStore {
 
   async create(name: string, value: Uint8Array): Promise<void> {
     if (!isValidFileName(name)) throw new Error(`fs: key name '${name}' is not a valid file name`);
-    const tmp = join(this.dir, TEMP_PREFIX + randomBytes(12).toString('hex'));
-    const file = await this.ops.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    const tmp = await this.writeTemp(value);
     try {
-      try {
-        await file.writeFile(value);
-        await file.sync();
-      } finally {
-        await file.close();
-      }
       await this.ops.link(tmp, join(this.dir, name));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new KesError('KES_ERR_KEY_EXISTS');
@@ -104,15 +114,78 @@ export class FsKeyStore implements KeyStore {
     }
   }
 
+  async replace(name: string, expected: Uint8Array, value: Uint8Array): Promise<void> {
+    if (!isValidFileName(name)) throw new KesError('KES_ERR_KEY_NOT_FOUND');
+    const unlock = await this.lock(name, REPLACE_WAIT_MS);
+    try {
+      const current = Buffer.from(await this.get(name));
+      if (!current.equals(expected)) throw new KeyStoreConflictError(`fs: '${name}' was changed by another writer`);
+      const tmp = await this.writeTemp(value);
+      try {
+        await this.ops.rename(tmp, join(this.dir, name));
+      } catch (err) {
+        await this.ops.unlink(tmp).catch(() => undefined);
+        throw err;
+      }
+      await this.syncDir();
+    } finally {
+      await unlock();
+    }
+  }
+
   async delete(name: string): Promise<void> {
     if (!isValidFileName(name)) throw new KesError('KES_ERR_KEY_NOT_FOUND');
+    const unlock = await this.lock(name, DELETE_WAIT_MS);
     try {
       await this.ops.unlink(join(this.dir, name));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new KesError('KES_ERR_KEY_NOT_FOUND');
       throw err;
+    } finally {
+      await unlock();
     }
     await this.syncDir();
+  }
+
+  /** Writes value to a new temporary file (mode 0600) and fsyncs it; returns its path. */
+  private async writeTemp(value: Uint8Array): Promise<string> {
+    const tmp = join(this.dir, TEMP_PREFIX + randomBytes(12).toString('hex'));
+    const file = await this.ops.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    try {
+      await file.writeFile(value);
+      await file.sync();
+    } catch (err) {
+      await file.close().catch(() => undefined);
+      await this.ops.unlink(tmp).catch(() => undefined);
+      throw err;
+    }
+    await file.close();
+    return tmp;
+  }
+
+  /**
+   * Takes the key's lock file, waiting up to waitMs for another writer's; returns the function
+   * that releases it.
+   * @throws KeyStoreConflictError when another writer holds it longer
+   */
+  private async lock(name: string, waitMs: number): Promise<() => Promise<void>> {
+    const path = join(this.dir, LOCK_PREFIX + name);
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      try {
+        await (await this.ops.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600)).close();
+        return () => this.ops.unlink(path).catch(() => undefined);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const st = await this.ops.stat(path).catch(() => undefined);
+      if (st && Date.now() - st.mtimeMs > this.staleLockAgeMs) {
+        await this.ops.unlink(path).catch(() => undefined);
+        continue;
+      }
+      if (Date.now() >= deadline) throw new KeyStoreConflictError(`fs: '${name}' is being changed by another writer`);
+      await sleep(5);
+    }
   }
 
   /**
@@ -158,7 +231,7 @@ export class FsKeyStore implements KeyStore {
     const cutoff = Date.now() - maxAgeMs;
     const dir = await this.ops.opendir(this.dir);
     for await (const entry of dir) {
-      if (!entry.name.startsWith(TEMP_PREFIX)) continue;
+      if (!entry.name.startsWith(TEMP_PREFIX) && !entry.name.startsWith(LOCK_PREFIX)) continue;
       const path = join(this.dir, entry.name);
       const st = await this.ops.stat(path).catch(() => undefined);
       if (st && st.mtimeMs < cutoff) await this.ops.unlink(path).catch(() => undefined);

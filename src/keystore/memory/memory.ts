@@ -1,6 +1,6 @@
 /** An in-process key store, used by dev mode and tests. Entries are lost when it is closed. */
 import { KesError } from '../../api/errors.js';
-import { compareNames, type KeyStore, type KeyStoreState } from '../keystore.js';
+import { compareNames, KeyStoreConflictError, type KeyStore, type KeyStoreState } from '../keystore.js';
 
 export class MemKeyStore implements KeyStore {
   private readonly entries = new Map<string, Buffer>();
@@ -18,6 +18,13 @@ export class MemKeyStore implements KeyStore {
     const value = this.entries.get(name);
     if (!value) throw new KesError('KES_ERR_KEY_NOT_FOUND');
     return Buffer.from(value);
+  }
+
+  async replace(name: string, expected: Uint8Array, value: Uint8Array): Promise<void> {
+    const current = this.entries.get(name);
+    if (!current) throw new KesError('KES_ERR_KEY_NOT_FOUND');
+    if (!current.equals(expected)) throw new KeyStoreConflictError(`memory: '${name}' was changed by another writer`);
+    this.entries.set(name, Buffer.from(value));
   }
 
   async delete(name: string): Promise<void> {

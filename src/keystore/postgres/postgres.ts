@@ -20,7 +20,7 @@
  */
 import type { Pool, PoolConfig, QueryResult, QueryResultRow } from 'pg';
 import { KesError } from '../../api/errors.js';
-import { KeyStoreUnreachableError, type KeyStore, type KeyStoreChanges, type KeyStoreState } from '../keystore.js';
+import { KeyStoreConflictError, KeyStoreUnreachableError, type KeyStore, type KeyStoreChanges, type KeyStoreState } from '../keystore.js';
 import { listenForChanges, type ClientClass } from './listen.js';
 import { sqlState, storeError } from './errors.js';
 import { DEFAULT_TIMEOUT_MS, describeTarget, poolConfig, type PostgresKeyStoreConfig, type PostgresPoolOptions } from './pool-config.js';
@@ -104,6 +104,14 @@ export class PostgresKeyStore implements KeyStore {
     const row = result.rows[0];
     if (!row) throw new KesError('KES_ERR_KEY_NOT_FOUND');
     return row.value;
+  }
+
+  async replace(name: string, expected: Uint8Array, value: Uint8Array): Promise<void> {
+    if (UNSTORABLE.test(name)) throw new KesError('KES_ERR_KEY_NOT_FOUND');
+    const result = await this.query(`failed to replace '${name}'`, this.sql.update, [name, Buffer.from(expected), Buffer.from(value)]);
+    if (result.rowCount !== 0) return;
+    await this.get(name); // KES_ERR_KEY_NOT_FOUND when the entry is gone
+    throw new KeyStoreConflictError(`postgres: '${name}' was changed by another writer`);
   }
 
   async delete(name: string): Promise<void> {

@@ -19,6 +19,8 @@ export interface TableSql {
   readonly create: string;
   readonly insert: string;
   readonly select: string;
+  /** Compare-and-swap: $1 name, $2 the value expected, $3 the new value. */
+  readonly update: string;
   readonly delete: string;
   readonly columns: string;
   /** A page of names: $1 the lowest name (inclusive or exclusive), $2 the page size, $3 the end. */
@@ -44,6 +46,9 @@ export function tableSql(name: string): TableSql {
     channel,
     insert: `WITH written AS (INSERT INTO ${t} (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING name) SELECT pg_notify('${channel}', name) FROM written`,
     select: `SELECT value FROM ${t} WHERE name = $1`,
+    // Under READ COMMITTED a concurrent update of the row waits, then re-checks the WHERE
+    // against the committed value: of concurrent swaps from one value exactly one matches.
+    update: `WITH written AS (UPDATE ${t} SET value = $3 WHERE name = $1 AND value = $2 RETURNING name) SELECT pg_notify('${channel}', name) FROM written`,
     delete: `WITH removed AS (DELETE FROM ${t} WHERE name = $1 RETURNING name) SELECT pg_notify('${channel}', name) FROM removed`,
     // Columns of the table as found (to_regclass: NULL when there is none): type, collation,
     // and whether a plain unique index covers exactly this column.

@@ -19,6 +19,9 @@ export function storeOn(fake: FakeVault, overrides: Partial<VaultConfig> = {}, o
 const isNotFound = (err: unknown) => isKesError(err, 'KES_ERR_KEY_NOT_FOUND');
 const isExists = (err: unknown) => isKesError(err, 'KES_ERR_KEY_EXISTS');
 
+/** Vault's entries cannot be replaced yet: KV v2's check-and-set comes with key rings (issue 17); KV v1 has none. */
+const VAULT_NO_REPLACE = 'KV v2 check-and-set is not wired in yet; KV v1 has no compare-and-swap';
+
 function conformance(name: string, manyKeys: number, overrides: Partial<VaultConfig>, fakeOptions: Parameters<typeof FakeVault.start>[0] = {}, options: VaultKeyStoreOptions = {}) {
   describeKeyStore(name, async () => {
     const fake = await FakeVault.start(fakeOptions);
@@ -28,7 +31,7 @@ function conformance(name: string, manyKeys: number, overrides: Partial<VaultCon
       await fake.close();
       throw err;
     }
-  }, { manyKeys });
+  }, { manyKeys, noReplace: VAULT_NO_REPLACE });
 }
 
 conformance('vault KV v1', 500, { version: 'v1' });
