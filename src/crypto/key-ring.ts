@@ -45,6 +45,11 @@ export class KeyRing {
     return new KeyRing([[1, v]]);
   }
 
+  /** The latest version: the one that seals new data. */
+  get current(): KeyVersion {
+    return this.versions.get(this.latest)!;
+  }
+
   /** Version n, if the ring has it (not retired). */
   version(n: number): KeyVersion | undefined {
     return this.versions.get(n);

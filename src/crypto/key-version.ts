@@ -35,16 +35,28 @@ export class KeyVersionError extends Error {
  */
 export function encodeKeyVersion(v: KeyVersion): Buffer {
   if (!v.hmacKey) throw new KeyVersionError('key version has no HMAC key');
-  const key = new ProtoWriter().bytes(1, v.key.bytes()).varint(2, KEY_TYPE_ENUM[v.key.type]);
-  const hmac = new ProtoWriter().bytes(1, v.hmacKey.bytes()).varint(2, HASH_SHA256);
-  const created = new ProtoWriter().varint(1, v.createdAt.seconds).varint(2, v.createdAt.nanos);
   const msg = new ProtoWriter()
-    .message(1, key)
-    .message(2, hmac)
-    .message(3, created)
+    .message(1, secretKeyMessage(v.key))
+    .message(2, hmacKeyMessage(v.hmacKey))
+    .message(3, timestampMessage(v.createdAt))
     .bytes(4, Buffer.from(v.createdBy, 'utf8'))
     .finish();
   return Buffer.from(msg.toString('base64'), 'ascii');
+}
+
+/** `SecretKey { 1: key bytes, 2: type }` (also a part of key ring entries, key-ring-entry.ts). */
+export function secretKeyMessage(key: SecretKey): ProtoWriter {
+  return new ProtoWriter().bytes(1, key.bytes()).varint(2, KEY_TYPE_ENUM[key.type]);
+}
+
+/** `HMACKey { 1: key bytes, 2: hash }`. */
+export function hmacKeyMessage(key: HmacKey): ProtoWriter {
+  return new ProtoWriter().bytes(1, key.bytes()).varint(2, HASH_SHA256);
+}
+
+/** `google.protobuf.Timestamp { 1: seconds, 2: nanos }`. */
+export function timestampMessage(t: Timestamp): ProtoWriter {
+  return new ProtoWriter().varint(1, t.seconds).varint(2, t.nanos);
 }
 
 /**
@@ -114,17 +126,17 @@ function parseProtobufEntry(bytes: Buffer): KeyVersion {
   return { key, hmacKey, createdAt, createdBy };
 }
 
-function lenField(f: ProtoField): Buffer {
+export function lenField(f: ProtoField): Buffer {
   if (f.wire !== LEN) throw new KeyVersionError(`key entry field ${f.num} has the wrong wire type`);
   return f.value;
 }
 
-function varintField(f: ProtoField): bigint {
+export function varintField(f: ProtoField): bigint {
   if (f.wire !== VARINT) throw new KeyVersionError(`key entry field ${f.num} has the wrong wire type`);
   return f.value;
 }
 
-function parseSecretKey(buf: Buffer): SecretKey {
+export function parseSecretKey(buf: Buffer): SecretKey {
   let material: Buffer = Buffer.alloc(0);
   let typeEnum = 0n;
   for (const f of readFields(buf)) {
@@ -137,7 +149,7 @@ function parseSecretKey(buf: Buffer): SecretKey {
   return new SecretKey(type, material);
 }
 
-function parseHmacKey(buf: Buffer): HmacKey {
+export function parseHmacKey(buf: Buffer): HmacKey {
   let material: Buffer = Buffer.alloc(0);
   let hash = 0n;
   for (const f of readFields(buf)) {
@@ -149,7 +161,7 @@ function parseHmacKey(buf: Buffer): HmacKey {
   return new HmacKey(material);
 }
 
-function parseTimestamp(buf: Buffer): Timestamp {
+export function parseTimestamp(buf: Buffer): Timestamp {
   let seconds = 0n;
   let nanos = 0n;
   for (const f of readFields(buf)) {

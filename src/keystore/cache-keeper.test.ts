@@ -147,8 +147,8 @@ describe('CacheKeeper', () => {
     await store.overwrite('k', entry(), true); // no notification
     a.evict(['k']); // a misses (e.g. evicted by expiry) and reads the new version
     const fresh = await a.get('k');
-    assert.notDeepEqual(fresh.key.bytes(), stale!.key.bytes());
-    assert.deepEqual(b.peek('k')!.key.bytes(), fresh.key.bytes(), 'b now holds the new version');
+    assert.notDeepEqual(fresh.current.key.bytes(), stale!.current.key.bytes());
+    assert.deepEqual(b.peek('k')!.current.key.bytes(), fresh.current.key.bytes(), 'b now holds the new version');
     assert.match(logs.join('\n'), /key 'k' changed in the key store without a notification/);
   });
 

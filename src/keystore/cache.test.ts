@@ -58,7 +58,7 @@ describe('KeyCache', () => {
   test('a hit does not touch the store; parsed versions are returned', async () => {
     cache = new KeyCache(store);
     const v = await cache.get('k');
-    assert.equal(v.createdBy, 'admin');
+    assert.equal(v.current.createdBy, 'admin');
     assert.equal(await cache.get('k'), v);
     assert.equal(store.gets, 1);
   });
@@ -111,7 +111,7 @@ describe('KeyCache', () => {
     cache = new KeyCache(store);
     await cache.create('new', entry('someone'));
     assert.equal(cache.size, 0);
-    assert.equal((await cache.get('new')).createdBy, 'someone');
+    assert.equal((await cache.get('new')).current.createdBy, 'someone');
     await cache.delete('new');
     assert.equal(cache.size, 0);
     await assert.rejects(cache.get('new'), (e) => isKesError(e, 'KES_ERR_KEY_NOT_FOUND'));

@@ -1,5 +1,5 @@
 /**
- * The key cache (protocol.md §10, §20.7): parsed key versions kept in memory between the
+ * The key cache (protocol.md §10, §20.7): parsed keys (rings of versions) kept in memory between the
  * request handlers and the key store.
  *
  * - get: a hit marks the entry used; concurrent misses of one name share one store fetch.
@@ -15,7 +15,8 @@
  */
 import { isKesError } from '../api/errors.js';
 import { DEFAULT_CACHE } from '../config/defaults.js';
-import { parseKeyVersion, type KeyVersion } from '../crypto/key-version.js';
+import { parseKeyRing } from '../crypto/key-ring-entry.js';
+import type { KeyRing } from '../crypto/key-ring.js';
 import { KeyStoreUnreachableError, type KeyStore, type KeyStoreState } from './keystore.js';
 import { CacheKeeper, type CacheExpiry, type CacheLink, type CacheReplicas, type KeeperOptions } from './cache-keeper.js';
 
@@ -41,12 +42,12 @@ export interface ReplicaLink extends CacheLink {
 }
 
 interface Entry {
-  version: KeyVersion;
+  ring: KeyRing;
   used: boolean;
 }
 
 interface Fetch {
-  promise: Promise<KeyVersion>;
+  promise: Promise<KeyRing>;
   stale: boolean; // set when the key was invalidated while it was being fetched
 }
 
@@ -86,22 +87,22 @@ export class KeyCache {
   }
 
   /**
-   * The key version stored under name, from the cache or fetched (once) from the store.
+   * The key stored under name, from the cache or fetched (once) from the store.
    * @throws KesError KES_ERR_KEY_NOT_FOUND; store errors; KeyVersionError for corrupt entries.
    */
-  async get(name: string): Promise<KeyVersion> {
+  async get(name: string): Promise<KeyRing> {
     return this.peek(name) ?? this.load(name);
   }
 
-  /** The cached version of name (marked used), or undefined: the synchronous fast path of get. */
-  peek(name: string): KeyVersion | undefined {
+  /** The cached key name (marked used), or undefined: the synchronous fast path of get. */
+  peek(name: string): KeyRing | undefined {
     const entry = this.entries.get(name);
     if (!entry) return undefined;
     entry.used = true;
-    return entry.version;
+    return entry.ring;
   }
 
-  private async load(name: string): Promise<KeyVersion> {
+  private async load(name: string): Promise<KeyRing> {
     const pending = this.fetches.get(name);
     if (pending) return pending.promise;
 
@@ -110,26 +111,38 @@ export class KeyCache {
     const fetch: Fetch = {
       promise: this.store.get(name).then((bytes) => {
         stored = Buffer.from(bytes);
-        return parseKeyVersion(stored);
+        return parseKeyRing(stored);
       }),
       stale: false,
     };
     this.fetches.set(name, fetch);
     try {
-      const version = await fetch.promise;
+      const ring = await fetch.promise;
       if (!fetch.stale && !this.closed) {
-        this.entries.set(name, { version, used: true });
+        this.entries.set(name, { ring, used: true });
         this.link.filled(name, stored!, seen);
       }
-      return version;
+      return ring;
     } finally {
       this.fetches.delete(name);
     }
   }
 
-  /** Stores an encoded key version. @throws KesError KES_ERR_KEY_EXISTS */
+  /** Stores an encoded key. @throws KesError KES_ERR_KEY_EXISTS */
   async create(name: string, entry: Uint8Array): Promise<void> {
     await this.store.create(name, entry);
+    await this.link.written(name);
+  }
+
+  /**
+   * Replaces a key's entry by compare-and-swap (a rotation), then drops the name from every
+   * cache of the server before it returns.
+   * @throws KeyStoreConflictError, KesError KES_ERR_KEY_NOT_FOUND (KeyStore.replace)
+   */
+  async replace(name: string, expected: Uint8Array, entry: Uint8Array): Promise<void> {
+    if (!this.store.replace) throw new Error('the key store cannot change entries');
+    await this.store.replace(name, expected, entry);
+    this.evict([name]);
     await this.link.written(name);
   }
 
@@ -176,13 +189,13 @@ export class KeyCache {
   /** Caches an entry another cache of the server fetched (not marked used). */
   insert(name: string, entry: Buffer): void {
     if (this.closed) return;
-    let version: KeyVersion;
+    let ring: KeyRing;
     try {
-      version = parseKeyVersion(entry);
+      ring = parseKeyRing(entry);
     } catch {
       return; // its fetcher parsed it: cannot happen, and a corrupt entry is never cached
     }
-    this.entries.set(name, { version, used: this.entries.get(name)?.used ?? false });
+    this.entries.set(name, { ring, used: this.entries.get(name)?.used ?? false });
   }
 
   /** Drops the names (every entry for 'all'); fetches of them in flight will not be cached. */

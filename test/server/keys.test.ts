@@ -30,7 +30,7 @@ describe('key API', () => {
     assert.equal(r.body, errorBody('key already exists'));
   });
 
-  test('describe: name, algorithm, created_at, created_by', async () => {
+  test('describe: KES\'s name, algorithm, created_at, created_by, then the versions', async () => {
     await c.request('POST', '/v1/key/create/described');
     const before = Date.now();
     const r = await c.request('GET', '/v1/key/describe/described');
@@ -38,7 +38,9 @@ describe('key API', () => {
     assert.equal(r.headers['content-type'], 'application/json');
     assert.ok(r.body.endsWith('}\n'));
     const d = r.json();
-    assert.deepEqual(Object.keys(d), ['name', 'algorithm', 'created_at', 'created_by']);
+    assert.deepEqual(Object.keys(d), ['name', 'algorithm', 'created_at', 'created_by', 'version', 'versions']);
+    assert.equal(d.version, 1);
+    assert.deepEqual(d.versions, [{ version: 1, algorithm: 'AES256', created_at: d.created_at, created_by: t.admin.identity }]);
     assert.equal(d.name, 'described');
     assert.equal(d.algorithm, 'AES256');
     assert.equal(d.created_by, t.admin.identity);

@@ -2,7 +2,8 @@
 import { KesError, kesError } from '../../api/errors.js';
 import { isValidName, isValidPattern, patternPrefix } from '../../policy/names.js';
 import { isJsonObject, parseJsonBody, type JsonObject } from '../../util/json.js';
-import { KeyVersionError, type KeyVersion } from '../../crypto/key-version.js';
+import { KeyVersionError } from '../../crypto/key-version.js';
+import type { KeyRing } from '../../crypto/key-ring.js';
 import type { RequestContext } from '../context.js';
 
 /** The resource as a valid name of the kind. @throws KesError 400 with KES's message */
@@ -87,13 +88,13 @@ export function storeError(op: StoreOp, err: unknown): Error {
  * else once the key store returned it.
  * @throws KesError 404, or 502 `failed to read key`
  */
-export function withKey<T>(ctx: RequestContext, name: string, fn: (key: KeyVersion) => T): T | Promise<T> {
+export function withKey<T>(ctx: RequestContext, name: string, fn: (key: KeyRing) => T): T | Promise<T> {
   const cached = ctx.state.cache.peek(name);
   return cached ? fn(cached) : readKey(ctx, name).then(fn);
 }
 
 /** Reads a key through the cache. @throws KesError 404, or 502 `failed to read key` */
-function readKey(ctx: RequestContext, name: string): Promise<KeyVersion> {
+function readKey(ctx: RequestContext, name: string): Promise<KeyRing> {
   return storeCall('read key', async () => {
     try {
       return await ctx.state.cache.get(name);

@@ -145,8 +145,8 @@ describe('key endpoint request bodies (properties)', () => {
         const fields = legacy ? { bytes: b64(k), algorithm: cipher } : { key: b64(k), cipher };
         assert.equal(await call(P.PATH_KEY_IMPORT, name, Buffer.from(JSON.stringify(fields))), undefined);
         const v = await cache.get(name);
-        assert.equal(v.key.type, type);
-        assert.deepEqual(v.key.bytes(), Buffer.from(k));
+        assert.equal(v.current.key.type, type);
+        assert.deepEqual(v.current.key.bytes(), Buffer.from(k));
         await cache.delete(name);
       }),
       { numRuns: 500 },

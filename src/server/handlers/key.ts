@@ -54,9 +54,18 @@ export async function importKey(ctx: RequestContext): Promise<undefined> {
 
 export function describeKey(ctx: RequestContext): Reply | Promise<Reply> {
   const name = keyName(ctx);
-  return withKey(ctx, name, (v) => {
-    const body: Record<string, string> = { name, algorithm: v.key.type, created_at: v.createdAt.toString() };
-    if (v.createdBy) body.created_by = v.createdBy;
+  return withKey(ctx, name, (ring) => {
+    // KES's fields describe the latest version; `version` and `versions` are openkes's.
+    const latest = ring.current;
+    const body: Record<string, unknown> = { name, algorithm: latest.key.type, created_at: latest.createdAt.toString() };
+    if (latest.createdBy) body.created_by = latest.createdBy;
+    body.version = ring.latest;
+    body.versions = ring.list().map(([version, v]) => ({
+      version,
+      algorithm: v.key.type,
+      created_at: v.createdAt.toString(),
+      ...(v.createdBy && { created_by: v.createdBy }),
+    }));
     return json(body);
   });
 }
@@ -80,9 +89,9 @@ export async function deleteKey(ctx: RequestContext): Promise<undefined> {
 export function generateKey(ctx: RequestContext): Reply | Promise<Reply> {
   const name = keyName(ctx);
   const dataKey = (context: Buffer) =>
-    withKey(ctx, name, (v) => {
+    withKey(ctx, name, (ring) => {
       const dek = randomBytes(32);
-      const ciphertext = v.key.encrypt(dek, context);
+      const { ciphertext } = ring.encrypt(dek, context);
       const reply = base64Json({ plaintext: encodeBase64(dek), ciphertext: encodeBase64(ciphertext) });
       dek.fill(0);
       return reply;
@@ -95,7 +104,7 @@ export function encrypt(ctx: RequestContext): Promise<Reply> {
   const name = keyName(ctx);
   return withJsonBody(ctx, (o) => {
     const { plaintext, context } = fields(o, (x) => ({ plaintext: bytesField(x, 'plaintext'), context: bytesField(x, 'context') }));
-    return withKey(ctx, name, (v) => base64Json({ ciphertext: encodeBase64(v.key.encrypt(plaintext, context)) }));
+    return withKey(ctx, name, (ring) => base64Json({ ciphertext: encodeBase64(ring.encrypt(plaintext, context).ciphertext) }));
   });
 }
 
@@ -103,7 +112,7 @@ export function decrypt(ctx: RequestContext): Promise<Reply> {
   const name = keyName(ctx);
   return withJsonBody(ctx, (o) => {
     const { ciphertext, context } = fields(o, (x) => ({ ciphertext: bytesField(x, 'ciphertext'), context: bytesField(x, 'context') }));
-    return withKey(ctx, name, (v) => base64Json({ plaintext: encodeBase64(v.key.decrypt(ciphertext, context)) }));
+    return withKey(ctx, name, (ring) => base64Json({ plaintext: encodeBase64(ring.decrypt(ciphertext, context).plaintext) }));
   });
 }
 
@@ -111,9 +120,10 @@ export function hmac(ctx: RequestContext): Promise<Reply> {
   const name = keyName(ctx);
   return withJsonBody(ctx, (o) => {
     const message = fields(o, (x) => bytesField(x, 'message'));
-    return withKey(ctx, name, (v) => {
-      if (!v.hmacKey) throw new KesError('KES_ERR_HMAC_NOT_SUPPORTED');
-      return base64Json({ hmac: encodeBase64(v.hmacKey.sum(message)) });
+    // The key's HMAC key, the same for all its versions (docs/key-rings.md).
+    return withKey(ctx, name, (ring) => {
+      if (!ring.hmacKey) throw new KesError('KES_ERR_HMAC_NOT_SUPPORTED');
+      return base64Json({ hmac: encodeBase64(ring.hmacKey.sum(message)) });
     });
   });
 }
@@ -129,5 +139,5 @@ export async function bulkDecrypt(ctx: RequestContext): Promise<Reply> {
   if (!Array.isArray(items) || !items.every(isJsonObject)) throw new KesError('KES_ERR_BAD_REQUEST');
   if (items.length > MAX_BULK) throw kesError('KES_ERR_BAD_REQUEST', 'tooManyCiphertexts');
   const requests = items.map((o) => fields(o, (x) => ({ ciphertext: bytesField(x, 'ciphertext'), context: bytesField(x, 'context') })));
-  return withKey(ctx, name, (v) => json(requests.map((r) => ({ plaintext: encodeBase64(v.key.decrypt(r.ciphertext, r.context)) }))));
+  return withKey(ctx, name, (ring) => json(requests.map((r) => ({ plaintext: encodeBase64(ring.decrypt(r.ciphertext, r.context).plaintext) }))));
 }
