@@ -61,6 +61,11 @@ export const ERRORS = {
   KES_ERR_UNSUPPORTED_ALGORITHM: { status: 406, message: 'algorithm is not supported', variants: { named: "algorithm '{algorithm}' is not supported" } },
   KES_ERR_INVALID_KEY_SIZE: { status: 406, message: 'invalid key size', variants: { named: "invalid key size for '{algorithm}'" } },
   KES_ERR_HMAC_NOT_SUPPORTED: { status: 409, message: 'key does not support HMAC' },
+  // Key rings (openkes, docs/key-rings.md).
+  KES_ERR_VERSION_NOT_FOUND: { status: 404, message: 'key version does not exist' },
+  KES_ERR_ONLY_VERSION: { status: 400, message: 'the only version of a key cannot be deleted' },
+  KES_ERR_KEY_CHANGED: { status: 409, message: 'key was changed concurrently: try again' },
+  KES_ERR_ROTATION_UNSUPPORTED: { status: 501, message: 'key store cannot change keys: rotation is not supported' },
   KES_ERR_BODY_TOO_LARGE: { status: 413, message: 'request body too large' },
 
   // Server-side failures. Messages are generic: backend details go to the error log only.
@@ -69,7 +74,7 @@ export const ERRORS = {
   KES_ERR_STORE_FAILED: {
     status: 502,
     message: 'key store is unavailable',
-    variants: { create: 'failed to create key', read: 'failed to read key', delete: 'failed to delete key', list: 'failed to list keys' },
+    variants: { create: 'failed to create key', read: 'failed to read key', change: 'failed to change key', delete: 'failed to delete key', list: 'failed to list keys' },
   },
   KES_ERR_TIMEOUT: { status: 503, message: 'request timeout exceeded' },
   KES_ERR_STORE_UNREACHABLE: { status: 504, message: 'key store is not reachable' },

@@ -17,6 +17,8 @@ import * as P from './paths.js';
 export const OPERATIONS: ReadonlyMap<string, readonly string[]> = new Map([
   // Legacy bulk decryption (KES v0.19–v0.22) decrypts: it needs /v1/key/decrypt/<name> too.
   [P.PATH_KEY_BULK_DECRYPT, [P.PATH_KEY_DECRYPT]],
+  // Rewrapping decrypts (and encrypts under the latest version): it needs /v1/key/decrypt/<name> too.
+  [P.PATH_KEY_REWRAP, [P.PATH_KEY_DECRYPT]],
 ]);
 
 /** The canonical operation paths an entry point performs besides its own path. */

@@ -17,6 +17,10 @@ export const PATH_KEY_GENERATE = '/v1/key/generate/';
 export const PATH_KEY_ENCRYPT = '/v1/key/encrypt/';
 export const PATH_KEY_DECRYPT = '/v1/key/decrypt/';
 export const PATH_KEY_HMAC = '/v1/key/hmac/';
+/** Key rings (openkes, docs/key-rings.md): not in KES's /v1/api listing. */
+export const PATH_KEY_ROTATE = '/v1/key/rotate/';
+export const PATH_KEY_DELETE_VERSION = '/v1/key/delete-version/';
+export const PATH_KEY_REWRAP = '/v1/key/rewrap/';
 /** Legacy (v0.19 … 2023-10), still used by MinIO releases of 2022–2023. */
 export const PATH_KEY_BULK_DECRYPT = '/v1/key/bulk/decrypt/';
 

@@ -13,6 +13,7 @@ import * as policy from './handlers/policy.js';
 import * as identity from './handlers/identity.js';
 import * as status from './handlers/status.js';
 import * as log from './handlers/log.js';
+import * as rotation from './handlers/rotation.js';
 
 /**
  * - `none`: no identity (only `/version`);
@@ -63,6 +64,10 @@ const DEFAULT_ROUTES: readonly Omit<Route, 'operations'>[] = [
   { method: 'PUT', path: P.PATH_KEY_ENCRYPT, maxBody: MB, timeoutMs: 15 * S, auth: 'verify', metered: true, listed: true, handler: key.encrypt },
   { method: 'PUT', path: P.PATH_KEY_DECRYPT, maxBody: MB, timeoutMs: 15 * S, auth: 'verify', metered: true, listed: true, handler: key.decrypt },
   { method: 'PUT', path: P.PATH_KEY_HMAC, maxBody: MB, timeoutMs: 15 * S, auth: 'verify', metered: true, listed: true, handler: key.hmac },
+  // Key rings (openkes): not listed by /v1/api, whose answer stays KES's.
+  { method: 'PUT', path: P.PATH_KEY_ROTATE, maxBody: MB, timeoutMs: 15 * S, auth: 'verify', metered: true, listed: false, handler: rotation.rotateKey },
+  { method: 'PUT', path: P.PATH_KEY_DELETE_VERSION, maxBody: MB, timeoutMs: 15 * S, auth: 'verify', metered: true, listed: false, handler: rotation.deleteVersion },
+  { method: 'PUT', path: P.PATH_KEY_REWRAP, maxBody: MB, timeoutMs: 15 * S, auth: 'verify', metered: true, listed: false, handler: rotation.rewrap },
   // Legacy: MiB limit (1 << 20) as in KES v0.19–v0.22.
   { method: 'POST', path: P.PATH_KEY_BULK_DECRYPT, maxBody: 1 << 20, timeoutMs: 15 * S, auth: 'verify', metered: true, listed: false, handler: key.bulkDecrypt },
 

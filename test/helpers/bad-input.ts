@@ -50,12 +50,12 @@ export interface ValidRequest {
 /** The JSON body of a route that reads one. */
 export interface BodyShape {
   /** Its fields and their Go types. */
-  fields: Record<string, 'bytes' | 'string'>;
+  fields: Record<string, 'bytes' | 'string' | 'number'>;
   /** The 400 message for a body that does not decode. */
   message: string;
   /** The body is a JSON array of such objects (legacy bulk decrypt). */
   array?: boolean;
-  /** The body is optional: an empty one is no body (generate). */
+  /** The body is optional: an empty one is no body, answered as the valid request (generate). */
   optional?: boolean;
 }
 
@@ -74,6 +74,9 @@ export const BODY_SHAPES: Readonly<Record<string, BodyShape>> = {
   '/v1/key/decrypt/': { fields: { ciphertext: 'bytes', context: 'bytes' }, message: 'invalid request body' },
   '/v1/key/hmac/': { fields: { message: 'bytes' }, message: 'invalid request body' },
   '/v1/key/bulk/decrypt/': { fields: { ciphertext: 'bytes', context: 'bytes' }, message: 'invalid request body', array: true },
+  '/v1/key/rotate/': { fields: { key: 'bytes', cipher: 'string' }, message: 'invalid request body', optional: true },
+  '/v1/key/delete-version/': { fields: { version: 'number' }, message: 'invalid request body' },
+  '/v1/key/rewrap/': { fields: { ciphertext: 'bytes', context: 'bytes' }, message: 'invalid request body' },
 };
 
 /** What the resource of a subtree route names; undefined for exact routes. */
@@ -183,7 +186,7 @@ export function bodyRows(route: Route, valid: ValidRequest, shape: BodyShape): R
     row('truncated JSON', validJson.slice(0, -1), bad),
     row('not JSON', 'hello', bad),
     row('a lone surrogate in a string', wrap(withRaw(item, Object.keys(item)[0]!, '"\ud800"')), bad),
-    row('an empty body', '', shape.optional ? OK : bad),
+    row('an empty body', '', shape.optional ? valid.expect : bad),
     row('a deeply nested value', wrap(withRaw(item, Object.keys(item)[0]!, '['.repeat(50_000) + ']'.repeat(50_000))), bad),
     row('a huge unknown field', wrap(JSON.stringify({ junk: 'x'.repeat(900_000), ...item })), valid.expect),
     row('unknown fields of every type', wrap(JSON.stringify({ a: 1, b: [null, {}], c: { d: true }, ...item })), valid.expect),
@@ -196,14 +199,19 @@ export function bodyRows(route: Route, valid: ValidRequest, shape: BodyShape): R
   for (const json of wrongKinds) rows.push(row(`the JSON value ${json.slice(0, 20)}`, json, bad));
 
   for (const [field, type] of Object.entries(shape.fields)) {
-    const wrongTypes = ['5', 'true', '{}', '[]', '1e999', ...(type === 'bytes' ? ['"!!!!"', '"AAA"', '"AA=A"', '"AA AA"', '"AAAA===="', '"AA\\u0000A"'] : [])];
+    // A value of the wrong type, or (numbers: a version) out of range.
+    const invalid = type === 'number' ? '"x"' : '5';
+    const wrongTypes =
+      type === 'number'
+        ? ['"5"', 'true', '{}', '[]', '1e999', '1.5', '0', '-1', 'null']
+        : ['5', 'true', '{}', '[]', '1e999', ...(type === 'bytes' ? ['"!!!!"', '"AAA"', '"AA=A"', '"AA AA"', '"AAAA===="', '"AA\\u0000A"'] : [])];
     for (const raw of wrongTypes) rows.push(row(`${field} = ${raw}`, wrap(withRaw(item, field, raw)), bad));
     if (type === 'bytes') rows.push(row(`a huge ${field} that is not base64`, wrap(withRaw(item, field, `"${'!'.repeat(900_000)}"`)), bad));
     // Go assigns every matching key in order: the last one wins, whatever its case.
     const rest = JSON.stringify(item).slice(1);
-    rows.push(row(`a duplicate ${field}, the last valid`, wrap(`{"${field}":5,${rest}`), valid.expect));
-    rows.push(row(`a duplicate ${field} in upper case, the last valid`, wrap(`{"${field.toUpperCase()}":5,${rest}`), valid.expect));
-    rows.push(row(`a duplicate ${field}, the last invalid`, wrap(`${JSON.stringify(item).slice(0, -1)},"${field}":5}`), bad));
+    rows.push(row(`a duplicate ${field}, the last valid`, wrap(`{"${field}":${invalid},${rest}`), valid.expect));
+    rows.push(row(`a duplicate ${field} in upper case, the last valid`, wrap(`{"${field.toUpperCase()}":${invalid},${rest}`), valid.expect));
+    rows.push(row(`a duplicate ${field}, the last invalid`, wrap(`${JSON.stringify(item).slice(0, -1)},"${field}":${invalid}}`), bad));
   }
   return rows;
 }

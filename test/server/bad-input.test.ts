@@ -74,6 +74,10 @@ describe('bad input on every route', () => {
       '/v1/key/decrypt/': { resource: 'k1', body: { ciphertext, context }, expect: OK },
       '/v1/key/hmac/': { resource: 'k1', body: { message: b64('hello') }, expect: OK },
       '/v1/key/bulk/decrypt/': { resource: 'k1', body: [{ ciphertext, context }], expect: OK },
+      // Key rings: requests that do not change the store.
+      '/v1/key/rotate/': { resource: 'no-such-key', body: { key: b64(Buffer.alloc(32, 7)), cipher: 'AES256' }, expect: { status: 404, message: 'key does not exist' } },
+      '/v1/key/delete-version/': { resource: 'k1', body: { version: 99 }, expect: { status: 404, message: 'key version does not exist' } },
+      '/v1/key/rewrap/': { resource: 'k1', body: { ciphertext, context }, expect: OK },
       '/v1/policy/describe/': { resource: 'limited', expect: OK },
       '/v1/policy/read/': { resource: 'limited', expect: OK },
       '/v1/policy/list/': { resource: '*', expect: OK },

@@ -72,6 +72,9 @@ const SAMPLES: Record<string, { resource: string; body?: () => object; stream?: 
   [P.PATH_KEY_DECRYPT]: { resource: 'k', body: () => ({ ciphertext: sealed, context: '' }) },
   [P.PATH_KEY_HMAC]: { resource: 'k', body: () => ({ message: 'aGVsbG8=' }) },
   [P.PATH_KEY_BULK_DECRYPT]: { resource: 'k', body: () => [{ ciphertext: sealed, context: '' }] },
+  [P.PATH_KEY_ROTATE]: { resource: 'k' }, // k gets version 2
+  [P.PATH_KEY_DELETE_VERSION]: { resource: 'k', body: () => ({ version: 2 }) },
+  [P.PATH_KEY_REWRAP]: { resource: 'k', body: () => ({ ciphertext: sealed, context: '' }) },
   [P.PATH_POLICY_DESCRIBE]: { resource: 'everything' },
   [P.PATH_POLICY_READ]: { resource: 'everything' },
   [P.PATH_POLICY_LIST]: { resource: '*' },
@@ -88,16 +91,18 @@ let sealed = '';
  */
 const KEY_OPERATIONS: { name: string; target: object; method: string; authorizedBy: string[] }[] = [
   { name: 'decrypt', target: SecretKey.prototype, method: 'decrypt', authorizedBy: [P.PATH_KEY_DECRYPT] },
-  { name: 'encrypt', target: SecretKey.prototype, method: 'encrypt', authorizedBy: [P.PATH_KEY_ENCRYPT, P.PATH_KEY_GENERATE] },
+  // Rewrapping's re-encryption is its own operation: allowed by its own path (with decrypt).
+  { name: 'encrypt', target: SecretKey.prototype, method: 'encrypt', authorizedBy: [P.PATH_KEY_ENCRYPT, P.PATH_KEY_GENERATE, P.PATH_KEY_REWRAP] },
   { name: 'hmac', target: HmacKey.prototype, method: 'sum', authorizedBy: [P.PATH_KEY_HMAC] },
   { name: 'store key', target: KeyCache.prototype, method: 'create', authorizedBy: [P.PATH_KEY_CREATE, P.PATH_KEY_IMPORT] },
   { name: 'delete key', target: KeyCache.prototype, method: 'delete', authorizedBy: [P.PATH_KEY_DELETE] },
+  { name: 'change key', target: KeyCache.prototype, method: 'replace', authorizedBy: [P.PATH_KEY_ROTATE, P.PATH_KEY_DELETE_VERSION] },
   { name: 'list keys', target: KeyCache.prototype, method: 'list', authorizedBy: [P.PATH_KEY_LIST] },
   {
     name: 'read key',
     target: KeyCache.prototype,
     method: 'get',
-    authorizedBy: [P.PATH_KEY_DESCRIBE, P.PATH_KEY_GENERATE, P.PATH_KEY_ENCRYPT, P.PATH_KEY_DECRYPT, P.PATH_KEY_HMAC],
+    authorizedBy: [P.PATH_KEY_DESCRIBE, P.PATH_KEY_GENERATE, P.PATH_KEY_ENCRYPT, P.PATH_KEY_DECRYPT, P.PATH_KEY_HMAC, P.PATH_KEY_REWRAP],
   },
 ];
 KEY_OPERATIONS.push({ ...KEY_OPERATIONS.at(-1)!, method: 'peek' });

@@ -11,7 +11,8 @@
  *
  * Both create by reading first (an existing secret means the key exists), then writing. KV v2
  * writes with check-and-set, so of concurrent creates exactly one wins, across processes too.
- * KV v1 has no check-and-set: creates of one name are serialised within this process only.
+ * KV v1 has no check-and-set: creates of one name are serialised within this process only, and
+ * an entry cannot be replaced safely (see {@link KvCheckAndSet}, which only KV v2 has).
  */
 import { VaultResponseError, vaultErrors, type VaultHttpClient, type VaultResponse } from './http-client.js';
 
@@ -35,6 +36,30 @@ export interface KvEngine {
    * paginate lists (OpenBao); servers that do not (Vault) ignore both and answer every name.
    */
   list(after: string | undefined, limit: number, token: string): Promise<string[]>;
+}
+
+/**
+ * KV v2's check-and-set on the current version, with which the store replaces entries
+ * (compare-and-swap). Vault checks `options.cas` and writes under one lock per secret, so of
+ * concurrent writes with the same version exactly one succeeds.
+ */
+export interface KvCheckAndSet {
+  /**
+   * The current version's stored string and number; undefined when the secret does not exist
+   * or its current version was deleted or destroyed.
+   */
+  readVersion(name: string, token: string): Promise<{ stored: string; version: number } | undefined>;
+  /**
+   * Writes stored as the next version if, and only if, version is still the current one
+   * (`options.cas`; 0 = only if the secret has no version at all).
+   * @returns false when Vault refused the check-and-set
+   */
+  writeIfCurrent(name: string, stored: string, version: number, token: string): Promise<boolean>;
+}
+
+/** The check-and-set of an engine, undefined for KV v1 (which has none). */
+export function checkAndSetOf(kv: KvEngine): KvCheckAndSet | undefined {
+  return kv instanceof KvV2 ? kv : undefined;
 }
 
 /** Where the engine lives. */
@@ -141,7 +166,7 @@ interface KvV2Read {
 }
 
 /** KV version 2: versioned secrets; reads return the current version. */
-class KvV2 extends KvBase implements KvEngine {
+class KvV2 extends KvBase implements KvEngine, KvCheckAndSet {
   async read(name: string, token: string): Promise<string | undefined> {
     const res = await this.readCurrent(name, token);
     if (isMissing(res)) return undefined;
@@ -161,8 +186,25 @@ class KvV2 extends KvBase implements KvEngine {
     // current one.
     const version = (current.body as KvV2Read | undefined)?.data?.metadata?.version;
     const cas = typeof version === 'number' ? version : 0;
-    const res = await this.send('PUT', `${this.engine}/data/${this.secret(name)}`, token, { options: { cas }, data: { [name]: await value() } });
+    return this.writeIfCurrent(name, await value(), cas, token);
+  }
+
+  async readVersion(name: string, token: string): Promise<{ stored: string; version: number } | undefined> {
+    const res = await this.readCurrent(name, token);
+    // A deleted or destroyed current version answers 404 (with its metadata): missing too.
+    if (isMissing(res)) return undefined;
+    if (res.status !== 200) throw unexpected(res);
+    const secret = (res.body as KvV2Read | undefined)?.data;
+    if (secret?.data === null || secret?.data === undefined) return undefined;
+    const version = secret.metadata?.version;
+    if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) throw new Error('the answer has no data.metadata.version');
+    return { stored: field(secret.data, name), version };
+  }
+
+  async writeIfCurrent(name: string, stored: string, version: number, token: string): Promise<boolean> {
+    const res = await this.send('PUT', `${this.engine}/data/${this.secret(name)}`, token, { options: { cas: version }, data: { [name]: stored } });
     if (res.status === 200 || res.status === 204) return true;
+    // Vault: 400 "check-and-set parameter did not match the current version".
     if (res.status === 400 && vaultErrors(res.body).some((e) => /check-and-set/i.test(e))) return false;
     throw unexpected(res);
   }

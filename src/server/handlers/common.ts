@@ -1,7 +1,7 @@
 /** Helpers shared by the handlers: input validation, JSON bodies and key store calls. */
 import { KesError, kesError } from '../../api/errors.js';
 import { isValidName, isValidPattern, patternPrefix } from '../../policy/names.js';
-import { isJsonObject, parseJsonBody, type JsonObject } from '../../util/json.js';
+import { isJsonObject, JsonFieldError, parseJsonBody, type JsonObject } from '../../util/json.js';
 import { KeyVersionError } from '../../crypto/key-version.js';
 import type { KeyRing } from '../../crypto/key-ring.js';
 import type { RequestContext } from '../context.js';
@@ -37,6 +37,16 @@ export function badBody(kind: BodyKind = 'body'): KesError {
   return kind === 'import' ? kesError('KES_ERR_BAD_REQUEST', 'import') : new KesError('KES_ERR_BAD_REQUEST');
 }
 
+/** Reads the typed fields of a JSON body; a field of the wrong type is a 400. */
+export function fields<T>(obj: JsonObject, read: (o: JsonObject) => T, kind: BodyKind = 'body'): T {
+  try {
+    return read(obj);
+  } catch (err) {
+    if (err instanceof JsonFieldError) throw badBody(kind);
+    throw err;
+  }
+}
+
 /** The request body as a JSON object. */
 export function jsonBody(ctx: RequestContext, kind: BodyKind = 'body'): Promise<JsonObject> {
   return withJsonBody(ctx, (obj) => obj, kind);
@@ -60,10 +70,10 @@ export function wantsNdjson(ctx: RequestContext): boolean {
   return (ctx.headers.accept ?? '').includes('application/x-ndjson');
 }
 
-type StoreOp = 'create key' | 'read key' | 'delete key' | 'list keys';
+type StoreOp = 'create key' | 'read key' | 'change key' | 'delete key' | 'list keys';
 
 /** KES's 502 message of each store operation (`failed to <op>`). */
-const STORE_FAILURES = { 'create key': 'create', 'read key': 'read', 'delete key': 'delete', 'list keys': 'list' } as const;
+const STORE_FAILURES = { 'create key': 'create', 'read key': 'read', 'change key': 'change', 'delete key': 'delete', 'list keys': 'list' } as const;
 
 /**
  * Runs a key store call. KES's errors (key exists, not found) pass through; any other failure

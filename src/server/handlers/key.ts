@@ -10,18 +10,8 @@ import { encodeBase64 } from '../../util/base64.js';
 import { bytesField, getField, isJsonObject, JsonFieldError, parseJsonBody, stringField, type JsonObject } from '../../util/json.js';
 import { base64Json, json, type Reply } from '../reply.js';
 import type { RequestContext } from '../context.js';
-import { badBody, jsonBody, keyName, listingPrefix, storeCall, storeError, wantsNdjson, withJsonBody, withKey, type BodyKind } from './common.js';
+import { fields, jsonBody, keyName, listingPrefix, storeCall, storeError, wantsNdjson, withJsonBody, withKey, type BodyKind } from './common.js';
 import { streamJsonList, streamNdjson } from './listing.js';
-
-/** Reads the typed fields of a JSON body; a field of the wrong type is a 400. */
-function fields<T>(obj: JsonObject, read: (o: JsonObject) => T, kind: BodyKind = 'body'): T {
-  try {
-    return read(obj);
-  } catch (err) {
-    if (err instanceof JsonFieldError) throw badBody(kind);
-    throw err;
-  }
-}
 
 async function storeNewKey(ctx: RequestContext, name: string, key: SecretKey): Promise<void> {
   const entry = encodeKeyVersion({ key, hmacKey: HmacKey.generate(), createdAt: Timestamp.now(), createdBy: ctx.identity });
@@ -36,20 +26,27 @@ export async function createKey(ctx: RequestContext): Promise<undefined> {
 
 export async function importKey(ctx: RequestContext): Promise<undefined> {
   const name = keyName(ctx);
-  const body = await jsonBody(ctx, 'import');
-  // Current body {"key","cipher"}; MinIO 2022–2023 sent {"bytes","algorithm"} (protocol.md §20.12).
+  await storeNewKey(ctx, name, secretKeyOf(await jsonBody(ctx, 'import')));
+}
+
+/**
+ * The key an import (or a rotation with given bytes) carries: `{"key","cipher"}`, or MinIO
+ * 2022–2023's `{"bytes","algorithm"}` (protocol.md §20.12).
+ * @throws KesError 400 for a bad body, 406 for an unknown cipher or a key that is not 32 bytes
+ */
+export function secretKeyOf(body: JsonObject, kind: BodyKind = 'import'): SecretKey {
   const legacy = getField(body, 'key') === undefined && getField(body, 'bytes') !== undefined;
   const { material, cipher } = fields(
     body,
     (o) => ({ material: bytesField(o, legacy ? 'bytes' : 'key'), cipher: stringField(o, legacy ? 'algorithm' : 'cipher') }),
-    'import',
+    kind,
   );
   const type = cipher === '' ? 'AES256' : parseKeyType(cipher);
   if (!type) throw kesError('KES_ERR_UNSUPPORTED_ALGORITHM', 'named', { algorithm: cipher });
   if (material.length !== 32) throw kesError('KES_ERR_INVALID_KEY_SIZE', 'named', { algorithm: cipher || type });
   const key = new SecretKey(type, material);
   material.fill(0);
-  await storeNewKey(ctx, name, key);
+  return key;
 }
 
 export function describeKey(ctx: RequestContext): Reply | Promise<Reply> {
