@@ -101,6 +101,37 @@ for (const backend of BACKENDS) {
       await store?.close();
     });
 
+    test('a rotation through one server: every worker of it seals with the new version at once, the other server soon', async () => {
+      const versionOf = (r: TestResponse) => {
+        const c = Buffer.from(r.json().ciphertext, 'base64');
+        return c.subarray(0, 4).toString('hex') === '6f6b7601' ? c.readUInt32BE(4) : 1;
+      };
+      assert.equal((await a.once('POST', '/v1/key/create/r1')).status, 200);
+      for (let i = 0; i < 4; i++) {
+        assert.equal(versionOf(await a.once('POST', '/v1/key/generate/r1', {})), 1);
+        assert.equal(versionOf(await b.once('POST', '/v1/key/generate/r1', {})), 1);
+      }
+      assert.deepEqual((await a.once('PUT', '/v1/key/rotate/r1')).json(), { version: 2 });
+      for (let i = 0; i < 4; i++) assert.equal(versionOf(await a.once('POST', '/v1/key/generate/r1', {})), 2, `a, request ${i}`);
+      const end = Date.now() + PROPAGATION_LIMIT_MS;
+      while (versionOf(await b.once('POST', '/v1/key/generate/r1', {})) !== 2 || versionOf(await b.once('POST', '/v1/key/generate/r1', {})) !== 2) {
+        assert.ok(Date.now() < end, 'b seals with version 2 within the limit');
+        await sleep(100);
+      }
+    });
+
+    test('10 concurrent rotations through both servers: every answered version is in the ring, none lost', async () => {
+      assert.equal((await a.once('POST', '/v1/key/create/r2')).status, 200);
+      const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).once('PUT', '/v1/key/rotate/r2')));
+      const won = answers.filter((r) => r.status === 200).map((r) => r.json().version as number);
+      for (const r of answers) if (r.status !== 200) assert.deepEqual([r.status, r.json().message], [409, 'key was changed concurrently: try again']);
+      assert.ok(won.length >= 5, `at least half succeed: ${answers.map((r) => r.status).join(' ')}`);
+      assert.equal(new Set(won).size, won.length, 'no version twice');
+      const versions = (await b.once('GET', '/v1/key/describe/r2')).json().versions.map((v: { version: number }) => v.version);
+      assert.deepEqual(versions, Array.from({ length: won.length + 1 }, (_, i) => i + 1));
+      assert.deepEqual([...won].sort((x, y) => x - y), versions.slice(1));
+    });
+
     test('a delete through one server is seen by the other', async () => {
       assert.equal((await a.once('POST', '/v1/key/create/k1')).status, 200);
       for (let i = 0; i < 4; i++) assert.equal((await b.once('POST', '/v1/key/generate/k1', {})).status, 200, 'both of b\'s workers cache k1');

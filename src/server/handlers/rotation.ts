@@ -7,6 +7,7 @@
  * with two new versions, never a lost one. Every cache of the server drops the key before the
  * answer (KeyCache.replace); other servers see it as they see a delete.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { KesError } from '../../api/errors.js';
 import { SecretKey } from '../../crypto/secret-key.js';
 import { KeyRing, KeyRingError } from '../../crypto/key-ring.js';
@@ -22,7 +23,9 @@ import { badBody, fields, jsonBody, keyName, storeCall, storeError, withJsonBody
 import { secretKeyOf } from './key.js';
 
 /** Compare-and-swap attempts before a change gives up with KES_ERR_KEY_CHANGED. */
-const ATTEMPTS = 5;
+const ATTEMPTS = 10;
+/** The longest pause before another attempt, in ms (a random share of it spreads contenders). */
+const MAX_BACKOFF_MS = 50;
 
 /** `PUT /v1/key/rotate/<name>` [{"key","cipher"}] → {"version":n}: a new latest version. */
 export async function rotateKey(ctx: RequestContext): Promise<Reply> {
@@ -87,7 +90,10 @@ async function change(ctx: RequestContext, name: string, edit: (ring: KeyRing) =
       await cache.replace(name, stored, encodeKeyRing(next));
       return next;
     } catch (err) {
-      if (err instanceof KeyStoreConflictError) continue;
+      if (err instanceof KeyStoreConflictError) {
+        await sleep(Math.random() * MAX_BACKOFF_MS * (attempt + 1) / ATTEMPTS);
+        continue;
+      }
       throw storeError('change key', err);
     }
   }
