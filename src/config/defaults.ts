@@ -48,6 +48,7 @@ export function serverConfig(required: Pick<ServerConfig, 'admin' | 'tls' | 'key
     policies: {},
     cache: { ...DEFAULT_CACHE },
     log: { ...DEFAULT_LOG },
+    rotation: [],
     keys: [],
     ...required,
   };

@@ -134,3 +134,15 @@ test('the error message format: file:line: field: reason', () => {
   assert.equal(new ConfigError('boom', { line: 3, field: 'a.b' }).message, 'line 3: a.b: boom');
   assert.equal(new ConfigError('boom').message, 'boom');
 });
+
+test('rotation: key names or patterns, with a period of at least 1s', () => {
+  assert.deepEqual(parse(yml(`rotation:\n  - keys: minio-*\n    every: 720h\n  - keys: app-key\n    every: 1h30m\n`)).rotation, [
+    { pattern: 'minio-*', everyMs: 720 * 3_600_000 },
+    { pattern: 'app-key', everyMs: 90 * 60_000 },
+  ]);
+  assert.deepEqual(parse(yml('')).rotation, []);
+  assertConfigError(yml(`rotation:\n  - keys: a*b  ${HERE}\n    every: 1h\n`), 'rotation[0].keys', /invalid key name or pattern "a\*b"/);
+  assertConfigError(yml(`rotation:\n  - keys: k  ${HERE}\n`), 'rotation[0].every', /required: how often/);
+  assertConfigError(yml(`rotation:\n  - keys: k\n    every: 500ms  ${HERE}\n`), 'rotation[0].every', /at least 1s/);
+  assertConfigError(yml(`rotation:\n  - k  ${HERE}\n`), 'rotation[0]', /must be a mapping/);
+});

@@ -25,6 +25,7 @@ test('fs.yml (test-vectors.md §11)', () => {
     cache: DEFAULT_CACHE,
     log: { error: LOG_INFO, audit: LOG_OFF },
     keys: [],
+    rotation: [],
     keystore: { type: 'fs', path: '/tmp/keys' },
   } satisfies ServerConfig);
 });
@@ -126,6 +127,7 @@ test('full-v1.yml: every section', () => {
     cache: { any: 600_000, unused: 60_000, offline: 7_200_000 },
     log: { error: LOG_WARN, audit: LOG_INFO },
     keys: ['minio-default', 'minio-backup'],
+    rotation: [],
     keystore: { type: 'fs', path: '/var/lib/kes/keys' },
   } satisfies ServerConfig);
 });

@@ -10,9 +10,9 @@ import { readKeyStoreConfig } from '../keystore/registry.js';
 import { parseLogLevel } from './log-level.js';
 import { readPolicies } from './policy-config.js';
 import { readTlsConfig } from './tls-config.js';
-import type { CacheConfig, LogConfig, ServerConfig } from './types.js';
+import type { CacheConfig, LogConfig, RotationRule, ServerConfig } from './types.js';
 import { cacheExpiry, DEFAULT_ADDRESS, DEFAULT_LOG } from './defaults.js';
-import { isValidName } from '../policy/names.js';
+import { isValidName, isValidPattern } from '../policy/names.js';
 
 /**
  * Parses and validates a server config (YAML 1.2); a scalar whose whole value is `${NAME}` is
@@ -39,6 +39,7 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Ser
     cache: readCache(root.section('cache').section('expiry')),
     log: readLog(root.section('log')),
     keys: readKeys(root),
+    rotation: readRotation(root),
     ...(maxConnections !== undefined && { maxConnections }),
     keystore: readKeyStoreConfig(root.section('keystore'), { baseDir: options.baseDir ?? process.cwd() }),
   };
@@ -91,6 +92,27 @@ function readLog(log: ConfigNode): LogConfig {
   };
   const auditFile = readAuditFileConfig(log.section('audit_file'));
   return { error: level('error', DEFAULT_LOG.error), audit: level('audit', DEFAULT_LOG.audit), ...(auditFile && { auditFile }) };
+}
+
+/** The shortest rotation period: a key store round trip per key and period must stay cheap. */
+const MIN_ROTATION_MS = 1000;
+
+/**
+ * `rotation: [{keys, every}]` (openkes): `keys` is a key name or a prefix ending in `*`, as in
+ * policies and listings; `every` a Go duration of at least 1s.
+ */
+function readRotation(root: ConfigNode): RotationRule[] {
+  const rules: RotationRule[] = [];
+  for (const item of root.at('rotation').items()) {
+    if (!item.isMap) item.fail('must be a mapping, e.g. "- keys: minio-*" with "every: 720h"');
+    const pattern = item.required('keys');
+    if (!isValidPattern(pattern)) item.at('keys').fail(`invalid key name or pattern ${JSON.stringify(pattern)} (a name, or a prefix ending in *)`);
+    const everyMs = item.duration('every');
+    if (everyMs === undefined) throw item.at('every').error('required: how often the keys rotate, e.g. 720h');
+    if (everyMs < MIN_ROTATION_MS) item.at('every').fail('must be at least 1s');
+    rules.push({ pattern, everyMs });
+  }
+  return rules;
 }
 
 /** `keys: [{name}]` (openConfig rejected the ≤ v0.13 `keys:` mapping). */

@@ -77,6 +77,12 @@ export interface AuditFileConfig {
 export type { KeyStoreConfig } from '../keystore/registry.js';
 import type { KeyStoreConfig } from '../keystore/registry.js';
 
+/** One `rotation:` entry: the keys (a name, or a prefix ending in `*`) and the period. */
+export interface RotationRule {
+  pattern: string;
+  everyMs: number;
+}
+
 export interface ServerConfig {
   /** host:port; the host must be an IP literal or empty. Default 0.0.0.0:7373. */
   address: string;
@@ -89,6 +95,11 @@ export interface ServerConfig {
   log: LogConfig;
   /** Keys created at start and on reload (declarative `keys:`). */
   keys: string[];
+  /**
+   * Automatic rotation (`rotation:`, openkes, docs/key-rings.md): keys matching a pattern get a
+   * new version once their latest is older than `everyMs`.
+   */
+  rotation: RotationRule[];
   /**
    * `api.max_connections` (openkes extension): open connections per server process beyond
    * which new ones are closed at once. Absent: the server's default (10,000).

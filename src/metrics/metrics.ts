@@ -20,6 +20,9 @@ export interface MetricsSnapshot {
   count: number;
   logErrorEvents: number;
   logAuditEvents: number;
+  /** Automatic key rotations made by this server (openkes). */
+  keyRotations: number;
+  keyRotationFailures: number;
 }
 
 export function emptySnapshot(): MetricsSnapshot {
@@ -33,6 +36,8 @@ export function emptySnapshot(): MetricsSnapshot {
     count: 0,
     logErrorEvents: 0,
     logAuditEvents: 0,
+    keyRotations: 0,
+    keyRotationFailures: 0,
   };
 }
 
@@ -47,6 +52,8 @@ export function addSnapshot(a: MetricsSnapshot, b: MetricsSnapshot): MetricsSnap
   a.count += b.count;
   a.logErrorEvents += b.logErrorEvents;
   a.logAuditEvents += b.logAuditEvents;
+  a.keyRotations += b.keyRotations;
+  a.keyRotationFailures += b.keyRotationFailures;
   return a;
 }
 
@@ -56,6 +63,15 @@ export class Metrics {
 
   requestStarted(): void {
     this.data.active++;
+  }
+
+  /** An automatic rotation made, or failed (auto-rotation.ts). */
+  keyRotated(): void {
+    this.data.keyRotations++;
+  }
+
+  keyRotationFailed(): void {
+    this.data.keyRotationFailures++;
   }
 
   /** Records a finished request. Statuses outside 2xx/4xx/5xx are only timed. */
@@ -108,6 +124,9 @@ export function renderPrometheus(m: MetricsSnapshot, sys: SystemMetrics): string
   family('kes_http_response_time', 'histogram', 'Histogram of request response times spawning from 10ms to 10s.', histogram);
   family('kes_log_audit_events', 'counter', 'Number of audit log events written to subscribers.', [`kes_log_audit_events ${m.logAuditEvents}`]);
   family('kes_log_error_events', 'counter', 'Number of error log events written to subscribers.', [`kes_log_error_events ${m.logErrorEvents}`]);
+  // openkes's own metrics: KES's dashboards ignore names they do not know.
+  family('openkes_key_rotations_total', 'counter', 'Number of automatic key rotations this server made.', [`openkes_key_rotations_total ${m.keyRotations}`]);
+  family('openkes_key_rotation_failures_total', 'counter', 'Number of automatic key rotations that failed on this server.', [`openkes_key_rotation_failures_total ${m.keyRotationFailures}`]);
   gauge('kes_system_mem_heap_objects', 'Number of objects allocated on the heap.', sys.heapObjects);
   gauge('kes_system_mem_heap_used', 'Number of bytes currently allocated on the heap.', sys.heapUsed);
   gauge('kes_system_mem_stack_used', 'Number of bytes currently used on the stack.', sys.stackUsed);

@@ -13,6 +13,8 @@ import { buildState, closeState, type Runtime, type ServerState } from './state.
 import { createRuntime, type RuntimeOptions } from './runtime.js';
 import { loadTlsMaterial, type TlsMaterial } from './tls.js';
 import { identifyConnection } from './connection.js';
+import { AutoRotation } from './auto-rotation.js';
+import { identityOfCertificate } from '../auth/identity.js';
 import { watchConnection, type ConnectionTimeouts } from './connection-timeouts.js';
 import { ConnectionLimitReporter } from './connection-limit.js';
 import { DEFAULT_MAX_CONNECTIONS } from '../config/defaults.js';
@@ -77,6 +79,8 @@ export class KesServer {
   private closing: Promise<void> | undefined;
   private auditFile: AuditFileSink | undefined;
   private readonly limitReporter = new ConnectionLimitReporter((message) => this.state.errorLog.error(message));
+  /** The automatic rotation of the current state (auto-rotation.ts). */
+  private autoRotation: AutoRotation | undefined;
 
   /** Rotates the ticket keys of a server that owns them (not a cluster worker's). */
   private readonly rotation: TicketKeyRotation | undefined;
@@ -129,6 +133,7 @@ export class KesServer {
     runtime.cacheLink?.attach(state.cache);
     const server = new KesServer(http, state, runtime, options.maxConnections, ticketKeys, options.ticketKeys === undefined);
     server.auditFile = auditFile;
+    server.startAutoRotation(state, tls);
     server.rotation?.rotate(ticketLifetimeMs(config.tls));
     server.applyClientAuth(tls);
     server.applyConnectionLimit();
@@ -164,6 +169,7 @@ export class KesServer {
         });
       });
     } catch (err) {
+      server.autoRotation?.stop();
       await closeState(state);
       auditFile?.close();
       throw listenError(options.address ?? config.address, err);
@@ -204,6 +210,7 @@ export class KesServer {
     }
     const previous = this.state;
     this.state = next;
+    this.startAutoRotation(next, tls);
     this.runtime.cacheLink?.attach(next.cache);
     this.applyTls(tls, config);
     this.applyClientAuth(tls);
@@ -238,6 +245,7 @@ export class KesServer {
   close(graceMs = 1000): Promise<void> {
     this.closing ??= (async () => {
       this.rotation?.stop();
+      this.autoRotation?.stop();
       this.http.close();
       await this.drained(graceMs);
       for (const socket of this.sockets) socket.destroy();
@@ -268,6 +276,13 @@ export class KesServer {
       const who = conn.identity === '' ? '' : ` (identity ${conn.identity})`;
       this.state.errorLog.info(`http: refusing requests from ${peerAddress(socket)}${who}: tls: client certificate ${conn.refusal}`);
     }
+  }
+
+  /** Replaces the automatic rotation with one for state, as the server whose certificate tls has. */
+  private startAutoRotation(state: ServerState, tls: TlsMaterial): void {
+    this.autoRotation?.stop();
+    this.autoRotation = new AutoRotation(state, identityOfCertificate(tls.leaf.raw));
+    this.autoRotation.start();
   }
 
   /** With tls.auth: on, the CAs client certificates must verify against. */

@@ -16,6 +16,8 @@ import { postgresSkip, startPostgres, type PostgresServer } from '../helpers/pos
 import type { TestResponse } from '../helpers/https-client.js';
 
 const CACHE = 'cache:\n  expiry:\n    any: 5m\n    unused: 5m\n    offline: 5m\n';
+/** Automatic rotation of auto-* keys, every 2 s, on both servers (4 workers checking). */
+const ROTATION = 'rotation:\n  - keys: auto-*\n    every: 2s\n';
 /** How long the tests wait for a change to reach the other server (the target is 1 s). */
 const PROPAGATION_LIMIT_MS = 10_000;
 /** After a store restart: reconnecting, resuming notifications and re-reading the cache. */
@@ -92,8 +94,8 @@ for (const backend of BACKENDS) {
     let b: ClusterServer;
     before(async () => {
       store = await backend.start();
-      a = await startClusterServer({ keystore: store.keystore, sections: CACHE });
-      b = await startClusterServer({ keystore: store.keystore, sections: CACHE, share: a });
+      a = await startClusterServer({ keystore: store.keystore, sections: CACHE + ROTATION });
+      b = await startClusterServer({ keystore: store.keystore, sections: CACHE + ROTATION, share: a });
     });
     after(async () => {
       await a?.close();
@@ -130,6 +132,16 @@ for (const backend of BACKENDS) {
       const versions = (await b.once('GET', '/v1/key/describe/r2')).json().versions.map((v: { version: number }) => v.version);
       assert.deepEqual(versions, Array.from({ length: won.length + 1 }, (_, i) => i + 1));
       assert.deepEqual([...won].sort((x, y) => x - y), versions.slice(1));
+    });
+
+    test('automatic rotation checked by both servers (four workers) happens once per period', async () => {
+      assert.equal((await a.once('POST', '/v1/key/create/auto-r')).status, 200);
+      await sleep(7_000);
+      const versions = (await b.once('GET', '/v1/key/describe/auto-r')).json().versions as { version: number; created_at: string }[];
+      assert.ok(versions.length >= 2, `rotated at least once in 7 s: ${versions.length} versions`);
+      assert.deepEqual(versions.map((v) => v.version), Array.from({ length: versions.length }, (_, i) => i + 1));
+      const times = versions.map((v) => Date.parse(v.created_at));
+      for (let i = 1; i < times.length; i++) assert.ok(times[i]! - times[i - 1]! >= 1_900, `version ${i + 1} came ${times[i]! - times[i - 1]!} ms after version ${i}: rotated twice`);
     });
 
     test('a delete through one server is seen by the other', async () => {

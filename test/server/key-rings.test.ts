@@ -182,3 +182,43 @@ describe('key rings on a store without compare-and-swap', () => {
     }
   });
 });
+
+describe('automatic rotation', () => {
+  test('keys matching a rule get a new version once their latest is older than the period; others do not', async () => {
+    const t = await startTestServer((config, _pki, dir) => {
+      config.keystore = { type: 'fs', path: join(dir, 'keys') };
+      config.log.audit = LOG_INFO;
+      config.rotation = [{ pattern: 'auto-*', everyMs: 1000 }];
+    });
+    try {
+      const c = t.client();
+      for (const name of ['auto-1', 'manual-1']) assert.equal((await c.request('PUT', `/v1/key/create/${name}`)).status, 200);
+      const first = await c.request('PUT', '/v1/key/generate/auto-1', { context });
+      const end = Date.now() + 10_000;
+      let described = (await c.request('GET', '/v1/key/describe/auto-1')).json();
+      while (described.version < 2) {
+        assert.ok(Date.now() < end, 'auto-1 rotated within 10 s');
+        await new Promise((r) => setTimeout(r, 100));
+        described = (await c.request('GET', '/v1/key/describe/auto-1')).json();
+      }
+      // The server's own identity rotated it, and says so in the audit log and the metrics.
+      const by = described.versions[1].created_by as string;
+      assert.match(by, /^[0-9a-f]{64}$/);
+      assert.notEqual(by, t.admin.identity);
+      await new Promise((r) => setTimeout(r, 50));
+      const event = t
+        .stdout()
+        .split('\n')
+        .filter((l) => l.includes("rotated to version 2 (automatic)"))
+        [0];
+      assert.ok(event, t.stdout());
+      assert.match(event, new RegExp(`req\\.method=PUT req\\.path=/v1/key/rotate/auto-1 req\\.ip="" req\\.identity=${by} res\\.code=200`));
+      assert.match((await c.request('GET', '/v1/metrics')).body, /^openkes_key_rotations_total [1-9]/m);
+      // Data sealed before still opens; the key not matching the rule keeps one version.
+      assert.equal((await c.request('PUT', '/v1/key/decrypt/auto-1', { ciphertext: first.json().ciphertext, context })).json().plaintext, first.json().plaintext);
+      assert.equal((await c.request('GET', '/v1/key/describe/manual-1')).json().version, 1);
+    } finally {
+      await t.close();
+    }
+  });
+});
