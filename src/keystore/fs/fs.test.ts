@@ -2,6 +2,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fsp from 'node:fs/promises';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsKeyStore, isValidFileName, MAX_ENTRY_SIZE, type FsOps } from './fs.js';
@@ -202,6 +203,25 @@ describe('FsKeyStore crash safety', () => {
         await restarted.replace('k', value, Buffer.from('next'));
         assert.deepEqual(Buffer.from(await restarted.get('k')), Buffer.from('next'));
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a lock left by a process of this host that no longer runs is broken at once', async () => {
+    const dir = tempDir();
+    try {
+      const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+      await fsp.writeFile(join(dir, '.kes-lock-k'), String(dead));
+      const store = await FsKeyStore.open(dir, { staleLockAgeMs: 60_000 });
+      await store.create('k', Buffer.from('a'));
+      await store.replace('k', Buffer.from('a'), Buffer.from('b'));
+      await store.delete('k');
+      assert.deepEqual(await fsp.readdir(dir), []);
+      // A live process's lock is respected (this test's own pid).
+      await store.create('k', Buffer.from('a'));
+      await fsp.writeFile(join(dir, '.kes-lock-k'), String(process.pid));
+      await assert.rejects(store.replace('k', Buffer.from('a'), Buffer.from('b')), (e) => e instanceof KeyStoreConflictError);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -13,8 +13,8 @@
  * Replacing an entry (a key ring's rotation) is a compare-and-swap under a per-key lock file
  * (`.kes-lock-<name>`, created with O_EXCL): read, compare, write a temporary file, fsync,
  * rename(2) it over the entry, fsync the directory. Deletes take the same lock, so a replace never
- * brings a deleted key back. A lock left by a crashed writer is broken once it is older than
- * `staleLockAgeMs`. The locks work between the processes of one host; several hosts on one
+ * brings a deleted key back. A lock records its process id: a lock left by a crashed process of
+ * this host is broken at once, any other once it is older than `staleLockAgeMs`. The locks work between the processes of one host; several hosts on one
  * network filesystem are not supported, as with KES.
  */
 import * as fsp from 'node:fs/promises';
@@ -173,13 +173,17 @@ export class FsKeyStore implements KeyStore {
     const deadline = Date.now() + waitMs;
     for (;;) {
       try {
-        await (await this.ops.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600)).close();
+        const file = await this.ops.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+        try {
+          await file.writeFile(String(process.pid));
+        } finally {
+          await file.close();
+        }
         return () => this.ops.unlink(path).catch(() => undefined);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
-      const st = await this.ops.stat(path).catch(() => undefined);
-      if (st && Date.now() - st.mtimeMs > this.staleLockAgeMs) {
+      if (await this.isStaleLock(path)) {
         await this.ops.unlink(path).catch(() => undefined);
         continue;
       }
@@ -216,6 +220,24 @@ export class FsKeyStore implements KeyStore {
       if (names.length >= 2 * this.pageSize) names = names.sort(compareNames).slice(0, this.pageSize);
     }
     return names.sort(compareNames).slice(0, this.pageSize);
+  }
+
+  /**
+   * A lock whose writer is gone: older than staleLockAgeMs, or taken by a process of this host
+   * that no longer runs (a crashed server: its lock must not block the key until it ages).
+   */
+  private async isStaleLock(path: string): Promise<boolean> {
+    const st = await this.ops.stat(path).catch(() => undefined);
+    if (!st) return false; // released meanwhile: try again
+    if (Date.now() - st.mtimeMs > this.staleLockAgeMs) return true;
+    const pid = Number(await fsp.readFile(path, 'utf8').catch(() => ''));
+    if (!Number.isSafeInteger(pid) || pid <= 0) return false; // being written
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ESRCH';
+    }
   }
 
   private async syncDir(): Promise<void> {
