@@ -1,5 +1,5 @@
 /**
- * Crash safety of the filesystem key store (issue 7, item 3). The built server (`dist/`, made by
+ * Crash safety of the filesystem key store (issue 7, item 3; rotations: issue 17). The built server (`dist/`, made by
  * `npm run build`) runs as `kes server` on an fs store, as one process and, every fourth round,
  * as two workers; 32 creates are in flight through the SDK when the whole process group is
  * killed with SIGKILL at a random moment after the first create succeeded. After every kill:
@@ -21,6 +21,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { KesClient } from '../../src/client/index.js';
 import { parseKeyVersion } from '../../src/crypto/key-version.js';
+import { parseKeyRing } from '../../src/crypto/key-ring-entry.js';
+import { request as httpsRequest } from 'node:https';
 import { createTestPki, type TestCert } from '../helpers/certs.js';
 import { writeServerConfig } from '../helpers/server-config-file.js';
 
@@ -251,4 +253,115 @@ test('fs store: SIGKILL during concurrent creates leaves every key complete or a
   }
   assert.equal(counts.iterations, ITERATIONS);
   assert.ok(counts.acknowledged > 0 && counts.keysRoundTripped >= counts.acknowledged, JSON.stringify(counts));
+});
+
+/** `PUT /v1/key/rotate/<name>` over its own request; resolves with the new version. */
+function rotate(port: number, admin: TestCert, ca: string, name: string, signal: AbortSignal): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port, method: 'PUT', path: `/v1/key/rotate/${name}`, cert: admin.certPem, key: admin.keyPem, ca, servername: 'localhost', signal, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body).version) : reject(new Error(`${res.statusCode} ${body}`))));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const LOCK_FILE = /^\.kes-lock-rot-\d$/;
+
+test('fs store: SIGKILL during concurrent rotations leaves every ring readable, every acknowledged version stored, and no key blocked', { timeout: 180_000 }, async (t) => {
+  assert.ok(existsSync(BIN), `${BIN} is missing: run \`npm run build\` first`);
+  const dir = mkdtempSync(join(tmpdir(), 'kes-crash-rot-'));
+  const keysDir = join(dir, 'keys');
+  const pki = createTestPki();
+  const admin = pki.client({ commonName: 'admin' });
+  pki.writeFiles(dir);
+  const configFile = writeServerConfig({ admin: admin.identity, dir, keysDir });
+  const names = Array.from({ length: 8 }, (_, i) => `rot-${i}`);
+  const sealed: { name: string; ciphertext: Uint8Array; plaintext: Uint8Array }[] = [];
+  const acked = new Map<string, number>(names.map((n) => [n, 1]));
+  const counts = { iterations: 0, rotations: 0, lockFilesLeft: 0 };
+  let server = await startServer(configFile, 1);
+  try {
+    const setup = sdk(server.port, admin, pki.ca.certPem);
+    for (const name of names) await setup.createKey(name);
+    setup.close();
+    for (let i = 0; i < 8; i++) {
+      const client = sdk(server.port, admin, pki.ca.certPem);
+      for (const name of names) {
+        const dek = await client.generateKey(name, Buffer.from(name));
+        sealed.push({ name, ciphertext: dek.ciphertext, plaintext: dek.plaintext });
+      }
+      client.close();
+      const abort = new AbortController();
+      const errors: unknown[] = [];
+      let seq = 0;
+      let firstAck: () => void = () => undefined;
+      const acking = new Promise<void>((resolve) => (firstAck = resolve));
+      const load = Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (!abort.signal.aborted) {
+            const name = names[seq++ % names.length]!;
+            try {
+              const version = await rotate(server.port, admin, pki.ca.certPem, name, abort.signal);
+              acked.set(name, Math.max(acked.get(name)!, version));
+              counts.rotations++;
+              firstAck();
+            } catch (err) {
+              if (!abort.signal.aborted) errors.push(err);
+            }
+          }
+        }),
+      );
+      await within(acking, 20_000, () => `iteration ${i}: no rotation succeeded within 20 s: ${errors.map(String).join('; ')}`);
+      await sleep(Math.floor(Math.random() * KILL_WITHIN_MS));
+      const killing = crash(server);
+      abort.abort();
+      await killing;
+      await load;
+      assert.deepEqual(errors.map(String), [], `iteration ${i}: rotations failed before the kill`);
+
+      // Every ring in the directory is complete and holds every acknowledged version.
+      for (const entry of readdirSync(keysDir)) {
+        if (entry.startsWith('.')) {
+          assert.ok(TEMP_FILE.test(entry) || LOCK_FILE.test(entry), `iteration ${i}: an unexpected dot file ${entry}`);
+          if (LOCK_FILE.test(entry)) counts.lockFilesLeft++;
+          continue;
+        }
+        let ring;
+        try {
+          ring = parseKeyRing(readFileSync(join(keysDir, entry)));
+        } catch (err) {
+          assert.fail(`iteration ${i}: ${entry} is not a complete ring: ${(err as Error).message}`);
+        }
+        assert.ok(ring.latest >= acked.get(entry)!, `iteration ${i}: ${entry} has version ${ring.latest}, but version ${acked.get(entry)} was acknowledged`);
+      }
+
+      // After a restart every data key of every round decrypts, and every key rotates at once.
+      server = await startServer(configFile, i % 2 === 0 ? 2 : 1);
+      const check = sdk(server.port, admin, pki.ca.certPem);
+      try {
+        await pool(sealed, CHECK_CONCURRENCY, async (s) => {
+          assert.deepEqual(Buffer.from(await check.decrypt(s.name, s.ciphertext, Buffer.from(s.name))), Buffer.from(s.plaintext), `iteration ${i}: ${s.name}`);
+        });
+        const signal = new AbortController().signal;
+        await within(
+          Promise.all(names.map(async (name) => void acked.set(name, await rotate(server.port, admin, pki.ca.certPem, name, signal)))).then(() => undefined),
+          5_000,
+          () => `iteration ${i}: a key stayed blocked after the restart`,
+        );
+      } finally {
+        check.close();
+      }
+      counts.iterations++;
+    }
+  } finally {
+    t.diagnostic(`counts: ${JSON.stringify(counts)}`);
+    await crash(server);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.equal(counts.iterations, 8);
+  assert.ok(counts.rotations > 0);
 });

@@ -218,10 +218,12 @@ describe('FsKeyStore crash safety', () => {
       await store.replace('k', Buffer.from('a'), Buffer.from('b'));
       await store.delete('k');
       assert.deepEqual(await fsp.readdir(dir), []);
-      // A live process's lock is respected (this test's own pid).
+      // One left empty (a crash between creating it and writing the process id) is broken after a second.
       await store.create('k', Buffer.from('a'));
-      await fsp.writeFile(join(dir, '.kes-lock-k'), String(process.pid));
-      await assert.rejects(store.replace('k', Buffer.from('a'), Buffer.from('b')), (e) => e instanceof KeyStoreConflictError);
+      await fsp.writeFile(join(dir, '.kes-lock-k'), '');
+      const old = new Date(Date.now() - 2_000);
+      await fsp.utimes(join(dir, '.kes-lock-k'), old, old);
+      await store.replace('k', Buffer.from('a'), Buffer.from('b'));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -230,7 +232,8 @@ describe('FsKeyStore crash safety', () => {
   test('a lock left by a crashed writer is broken once it is stale; a fresh one makes a replace conflict', async () => {
     const dir = tempDir();
     try {
-      await fsp.writeFile(join(dir, '.kes-lock-k'), '');
+      // A lock of a running process (this one) that is never released.
+      await fsp.writeFile(join(dir, '.kes-lock-k'), String(process.pid));
       const store = await FsKeyStore.open(dir, { staleLockAgeMs: 60_000 });
       await store.create('k', Buffer.from('a'));
       await assert.rejects(store.replace('k', Buffer.from('a'), Buffer.from('b')), (e) => e instanceof KeyStoreConflictError);

@@ -14,7 +14,8 @@
  * (`.kes-lock-<name>`, created with O_EXCL): read, compare, write a temporary file, fsync,
  * rename(2) it over the entry, fsync the directory. Deletes take the same lock, so a replace never
  * brings a deleted key back. A lock records its process id: a lock left by a crashed process of
- * this host is broken at once, any other once it is older than `staleLockAgeMs`. The locks work between the processes of one host; several hosts on one
+ * this host is broken at once (one left empty by a crash after a second), any other once it is
+ * older than `staleLockAgeMs`. The locks work between the processes of one host; several hosts on one
  * network filesystem are not supported, as with KES.
  */
 import * as fsp from 'node:fs/promises';
@@ -32,6 +33,8 @@ const TEMP_PREFIX = '.kes-tmp-';
 const LOCK_PREFIX = '.kes-lock-';
 /** How long a replace waits for another writer's lock before it reports a conflict. */
 const REPLACE_WAIT_MS = 1_000;
+/** A lock file still without its writer's process id after this long was left by a crash. */
+const UNWRITTEN_LOCK_MS = 1_000;
 /** How long a delete waits for a replace in progress. */
 const DELETE_WAIT_MS = 5_000;
 
@@ -230,8 +233,11 @@ export class FsKeyStore implements KeyStore {
     const st = await this.ops.stat(path).catch(() => undefined);
     if (!st) return false; // released meanwhile: try again
     if (Date.now() - st.mtimeMs > this.staleLockAgeMs) return true;
-    const pid = Number(await fsp.readFile(path, 'utf8').catch(() => ''));
-    if (!Number.isSafeInteger(pid) || pid <= 0) return false; // being written
+    const text = await fsp.readFile(path, 'utf8').catch(() => '');
+    const pid = Number(text);
+    // Without a process id: being written (a writer writes it right after creating the file), or
+    // left by a crash between the two.
+    if (text === '' || !Number.isSafeInteger(pid) || pid <= 0) return Date.now() - st.mtimeMs > UNWRITTEN_LOCK_MS;
     try {
       process.kill(pid, 0);
       return false;
