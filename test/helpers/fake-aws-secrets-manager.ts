@@ -4,14 +4,25 @@
  * application/x-amz-json-1.1`, `X-Amz-Target: secretsmanager.<Operation>`, JSON bodies, errors
  * as `{"__type", "message"}` with the documented HTTP status).
  *
- * Operations: CreateSecret, GetSecretValue, DeleteSecret (with a recovery window or forced) and
+ * Operations: CreateSecret, GetSecretValue (by VersionId or VersionStage, default AWSCURRENT),
+ * PutSecretValue, UpdateSecretVersionStage, DeleteSecret (with a recovery window or forced) and
  * ListSecrets (MaxResults, NextToken, the `name` filter with `!` negation, IncludePlannedDeletion).
+ *
+ * Versions and staging labels follow the API reference: a secret holds versions, each with its
+ * labels; a label is on at most one version. PutSecretValue adds a version and moves the labels
+ * it names onto it (AWSCURRENT when it names none; the first version always gets AWSCURRENT).
+ * UpdateSecretVersionStage moves or removes one label and fails when the label is on a version
+ * other than `RemoveFromVersionId`. Moving AWSCURRENT moves AWSPREVIOUS to the version it left.
+ * Both run to completion one at a time, so concurrent moves of one label from one version have
+ * exactly one winner. Versions without labels ("deprecated") are kept.
  * Requests must carry a SigV4 `Authorization` header naming the configured access key id (the
  * signature itself is not verified); the session token is checked when one is configured.
  *
  * Switches for failure tests: {@link FakeSecretsManager.inject} answers with an error, delays
  * or drops requests; `forceDeleteDelayMs` makes forced deletion asynchronous, as the service
- * documents it ("there might be a short delay before the secret is permanently deleted").
+ * documents it ("there might be a short delay before the secret is permanently deleted");
+ * {@link FakeSecretsManager.beforeServe} and {@link FakeSecretsManager.call} let a test act as
+ * another client at the moment a request arrives.
  */
 import * as http from 'node:http';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -54,13 +65,20 @@ export interface FakeFault {
   times?: number;
 }
 
+interface Version {
+  id: string;
+  secretString?: string;
+  secretBinary?: Buffer;
+  stages: Set<string>;
+  createdDate: number;
+}
+
 interface Secret {
   name: string;
   arn: string;
   seq: number;
-  versionId: string;
-  secretString?: string;
-  secretBinary?: Buffer;
+  /** By version id, oldest first. */
+  versions: Map<string, Version>;
   kmsKeyId?: string;
   createdDate: number;
   /** Set while the secret is scheduled for deletion. */
@@ -86,6 +104,12 @@ const NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 const FILTER_VALUE = /^!?[a-zA-Z0-9 :_@/+=.\-!]*$/;
 const MAX_VALUE = 65536;
 const ACCOUNT = '123456789012';
+/** ClientRequestToken, VersionId: 32…64 characters. */
+const VERSION_ID = /^.{32,64}$/s;
+/** Staging labels: 1…256 characters. */
+const STAGE = /^.{1,256}$/s;
+const CURRENT = 'AWSCURRENT';
+const PREVIOUS = 'AWSPREVIOUS';
 
 /** The fake service; start it with {@link FakeSecretsManager.start}, stop it with close(). */
 export class FakeSecretsManager {
@@ -95,6 +119,12 @@ export class FakeSecretsManager {
   private readonly faults: FakeFault[] = [];
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private seq = 0;
+  /**
+   * Called with each request when it arrives, before faults are taken and before it is served:
+   * e.g. to change a secret between a client's read and its write, or to inject a fault for
+   * this very request.
+   */
+  beforeServe: ((req: RecordedRequest) => void) | undefined;
   /** The access key id requests must be signed with. */
   readonly accessKeyId: string;
   /** The region in the ARNs of the secrets. */
@@ -132,16 +162,35 @@ export class FakeSecretsManager {
     this.faults.length = 0;
   }
 
+  /**
+   * Runs an operation at once, without HTTP, signature or faults, as another client would.
+   * @throws Error named after the service's error type (e.g. `InvalidParameterException`)
+   */
+  call(operation: string, body: Record<string, unknown>): Record<string, unknown> {
+    try {
+      return this.execute(operation, body);
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      throw Object.assign(new Error(err.message), { name: err.type });
+    }
+  }
+
   /** The requests of one operation. */
   requestsOf(operation: string): RecordedRequest[] {
     return this.requests.filter((r) => r.operation === operation);
   }
 
-  /** The stored value of a secret that is not scheduled for deletion. */
+  /** The current value (AWSCURRENT) of a secret that is not scheduled for deletion. */
   value(name: string): { secretString?: string; secretBinary?: Buffer; kmsKeyId?: string } | undefined {
     const s = this.secrets.get(name);
     if (!s || s.deletedDate !== undefined) return undefined;
-    return { secretString: s.secretString, secretBinary: s.secretBinary, kmsKeyId: s.kmsKeyId };
+    const v = labelled(s, CURRENT);
+    return { secretString: v?.secretString, secretBinary: v?.secretBinary, kmsKeyId: s.kmsKeyId };
+  }
+
+  /** The versions of a secret, oldest first, with their labels (sorted). */
+  versions(name: string): { id: string; stages: string[] }[] {
+    return [...(this.secrets.get(name)?.versions.values() ?? [])].map((v) => ({ id: v.id, stages: [...v.stages].sort() }));
   }
 
   /** Names of the secrets held, including those scheduled for deletion. */
@@ -175,7 +224,9 @@ export class FakeSecretsManager {
     } catch {
       return this.send(res, 400, { __type: 'SerializationException', message: 'The request body is not valid JSON.' });
     }
-    this.requests.push({ operation, body, accessKeyId: scope?.[1], region: scope?.[3], service: scope?.[4], sessionToken: header(req, 'x-amz-security-token') });
+    const recorded: RecordedRequest = { operation, body, accessKeyId: scope?.[1], region: scope?.[3], service: scope?.[4], sessionToken: header(req, 'x-amz-security-token') };
+    this.requests.push(recorded);
+    this.beforeServe?.(recorded);
 
     const fault = this.takeFault(operation);
     if (fault?.delayMs !== undefined) {
@@ -225,6 +276,10 @@ export class FakeSecretsManager {
         return this.createSecret(body);
       case 'GetSecretValue':
         return this.getSecretValue(body);
+      case 'PutSecretValue':
+        return this.putSecretValue(body);
+      case 'UpdateSecretVersionStage':
+        return this.updateSecretVersionStage(body);
       case 'DeleteSecret':
         return this.deleteSecret(body);
       case 'ListSecrets':
@@ -237,50 +292,112 @@ export class FakeSecretsManager {
   private createSecret(body: Record<string, unknown>): Record<string, unknown> {
     const name = body.Name;
     if (typeof name !== 'string' || !NAME.test(name)) throw invalidParameter('Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!');
-    const { SecretString: str, SecretBinary: bin, KmsKeyId: kmsKeyId, ClientRequestToken: token } = body;
-    if (str !== undefined && bin !== undefined) throw invalidParameter("You can't specify both a binary secret value and a string secret value in the same secret.");
-    if (str !== undefined && (typeof str !== 'string' || Buffer.byteLength(str) > MAX_VALUE)) throw invalidParameter('SecretString is not valid.');
-    let binary: Buffer | undefined;
-    if (bin !== undefined) {
-      if (typeof bin !== 'string') throw invalidParameter('SecretBinary is not valid.');
-      binary = Buffer.from(bin, 'base64');
-      if (binary.length > MAX_VALUE) throw invalidParameter('SecretBinary is not valid.');
-    }
+    const { KmsKeyId: kmsKeyId, ClientRequestToken: token } = body;
+    const value = secretValueOf(body);
+    if (token !== undefined && (typeof token !== 'string' || !VERSION_ID.test(token))) throw invalidParameter('ClientRequestToken is not valid.');
     const existing = this.secrets.get(name);
     if (existing) {
       if (existing.deletedDate !== undefined) throw new ApiError('InvalidRequestException', 400, "You can't create this secret because a secret with this name is already scheduled for deletion.");
       // A retried request (same ClientRequestToken, same value) is ignored, as documented.
-      const same = existing.versionId === token && existing.secretString === str && (existing.secretBinary?.equals(binary ?? Buffer.alloc(0)) ?? binary === undefined);
-      if (!same) throw new ApiError('ResourceExistsException', 400, `The operation failed because the secret ${name} already exists.`);
-      return { ARN: existing.arn, Name: name, VersionId: existing.versionId };
+      const retried = typeof token === 'string' ? existing.versions.get(token) : undefined;
+      if (!retried || !sameValue(retried, value)) throw new ApiError('ResourceExistsException', 400, `The operation failed because the secret ${name} already exists.`);
+      return { ARN: existing.arn, Name: name, VersionId: retried.id };
     }
+    const now = Date.now() / 1000;
     const secret: Secret = {
       name,
       arn: `arn:aws:secretsmanager:${this.region}:${ACCOUNT}:secret:${name}-${randomBytes(3).toString('hex')}`,
       seq: ++this.seq,
-      versionId: typeof token === 'string' ? token : randomUUID(),
-      secretString: str as string | undefined,
-      secretBinary: binary,
+      versions: new Map(),
       kmsKeyId: typeof kmsKeyId === 'string' ? kmsKeyId : undefined,
-      createdDate: Date.now() / 1000,
+      createdDate: now,
     };
+    // A secret created without a value has no version until PutSecretValue gives it one.
+    const id = typeof token === 'string' ? token : randomUUID();
+    if (value) secret.versions.set(id, { id, ...value, stages: new Set([CURRENT]), createdDate: now });
     this.secrets.set(name, secret);
-    return { ARN: secret.arn, Name: name, VersionId: secret.versionId };
+    return { ARN: secret.arn, Name: name, ...(value ? { VersionId: id } : {}) };
   }
 
   private getSecretValue(body: Record<string, unknown>): Record<string, unknown> {
-    const s = this.lookup(body.SecretId);
-    if (!s) throw notFound();
-    if (s.deletedDate !== undefined) throw new ApiError('InvalidRequestException', 400, "You can't perform this operation on the secret because it was marked for deletion.");
-    if (s.secretString === undefined && s.secretBinary === undefined) throw new ApiError('ResourceNotFoundException', 400, "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT");
+    const s = this.live(body.SecretId);
+    const { VersionId: id, VersionStage: stage } = body;
+    if (id !== undefined && (typeof id !== 'string' || !VERSION_ID.test(id))) throw invalidParameter('VersionId is not valid.');
+    if (stage !== undefined && (typeof stage !== 'string' || !STAGE.test(stage))) throw invalidParameter('VersionStage is not valid.');
+    const byId = typeof id === 'string' ? s.versions.get(id) : undefined;
+    const byStage = labelled(s, typeof stage === 'string' ? stage : id === undefined ? CURRENT : undefined);
+    // "If you include both this parameter and VersionId, the two parameters must refer to the same secret version."
+    const v = id !== undefined && stage !== undefined ? (byId === byStage ? byId : undefined) : (byId ?? byStage);
+    if (!v) {
+      const what = id !== undefined ? `VersionId: ${String(id)}` : `staging label: ${String(stage ?? CURRENT)}`;
+      throw new ApiError('ResourceNotFoundException', 400, `Secrets Manager can't find the specified secret value for ${what}`);
+    }
     return {
       ARN: s.arn,
       Name: s.name,
-      VersionId: s.versionId,
-      VersionStages: ['AWSCURRENT'],
-      CreatedDate: s.createdDate,
-      ...(s.secretString !== undefined ? { SecretString: s.secretString } : { SecretBinary: s.secretBinary!.toString('base64') }),
+      VersionId: v.id,
+      VersionStages: [...v.stages],
+      CreatedDate: v.createdDate,
+      ...(v.secretString !== undefined ? { SecretString: v.secretString } : { SecretBinary: v.secretBinary!.toString('base64') }),
     };
+  }
+
+  /**
+   * A new version with the given value. Idempotent for a ClientRequestToken that names a version
+   * with the same value; one with another value is refused (versions never change).
+   */
+  private putSecretValue(body: Record<string, unknown>): Record<string, unknown> {
+    const s = this.live(body.SecretId);
+    const value = secretValueOf(body);
+    if (!value) throw invalidParameter('You must provide either SecretString or SecretBinary.');
+    const token = body.ClientRequestToken ?? randomUUID();
+    if (typeof token !== 'string' || !VERSION_ID.test(token)) throw invalidParameter('ClientRequestToken is not valid.');
+    const stages = body.VersionStages;
+    if (stages !== undefined && (!Array.isArray(stages) || stages.length < 1 || stages.length > 20 || !stages.every((x) => typeof x === 'string' && STAGE.test(x)))) {
+      throw invalidParameter('VersionStages is not valid.');
+    }
+    const existing = s.versions.get(token);
+    if (existing) {
+      if (!sameValue(existing, value)) throw new ApiError('ResourceExistsException', 400, `A version with VersionId ${token} already exists with a different value.`);
+      return { ARN: s.arn, Name: s.name, VersionId: existing.id, VersionStages: [...existing.stages] };
+    }
+    const first = s.versions.size === 0;
+    const version: Version = { id: token, ...value, stages: new Set(), createdDate: Date.now() / 1000 };
+    s.versions.set(token, version);
+    // Without VersionStages AWSCURRENT moves to the new version; the first version always gets it.
+    const labels = new Set<string>((stages as string[] | undefined) ?? [CURRENT]);
+    if (first) labels.add(CURRENT);
+    for (const label of labels) attach(s, label, version);
+    return { ARN: s.arn, Name: s.name, VersionId: version.id, VersionStages: [...version.stages] };
+  }
+
+  /**
+   * Moves a label to MoveToVersionId, or removes it from RemoveFromVersionId. "If the label is
+   * attached and you either do not specify this parameter [RemoveFromVersionId], or the version
+   * ID does not match, then the operation fails": InvalidParameterException here.
+   */
+  private updateSecretVersionStage(body: Record<string, unknown>): Record<string, unknown> {
+    const s = this.live(body.SecretId);
+    const { VersionStage: label, MoveToVersionId: moveTo, RemoveFromVersionId: removeFrom } = body;
+    if (typeof label !== 'string' || !STAGE.test(label)) throw invalidParameter('VersionStage is not valid.');
+    for (const [field, id] of [['MoveToVersionId', moveTo], ['RemoveFromVersionId', removeFrom]] as const) {
+      if (id === undefined) continue;
+      if (typeof id !== 'string' || !VERSION_ID.test(id)) throw invalidParameter(`${field} is not valid.`);
+      if (!s.versions.has(id)) throw new ApiError('ResourceNotFoundException', 400, `Secrets Manager can't find the specified secret version: ${id}`);
+    }
+    const holder = labelled(s, label);
+    if (moveTo === undefined) {
+      if (removeFrom === undefined) throw invalidParameter('Specify MoveToVersionId, RemoveFromVersionId or both.');
+      if (holder?.id !== removeFrom) throw invalidParameter(`The staging label ${label} is not attached to version ${String(removeFrom)}.`);
+      holder.stages.delete(label);
+      return { ARN: s.arn, Name: s.name };
+    }
+    const target = s.versions.get(moveTo as string)!;
+    if (holder && holder !== target && holder.id !== removeFrom) {
+      throw invalidParameter(`The staging label ${label} is attached to another version than RemoveFromVersionId; specify the version it is attached to.`);
+    }
+    attach(s, label, target);
+    return { ARN: s.arn, Name: s.name };
   }
 
   private deleteSecret(body: Record<string, unknown>): Record<string, unknown> {
@@ -346,10 +463,19 @@ export class FakeSecretsManager {
         CreatedDate: s.createdDate,
         LastChangedDate: s.createdDate,
         ...(s.deletedDate !== undefined ? { DeletedDate: s.deletedDate } : {}),
-        SecretVersionsToStages: { [s.versionId]: ['AWSCURRENT'] },
+        // Versions without labels are deprecated and not listed.
+        SecretVersionsToStages: Object.fromEntries([...s.versions.values()].filter((v) => v.stages.size > 0).map((v) => [v.id, [...v.stages]])),
       })),
       ...(matching.length > max && last ? { NextToken: Buffer.from(`seq:${last.seq}`).toString('base64') } : {}),
     };
+  }
+
+  /** The secret of a SecretId, which must exist and not be scheduled for deletion. */
+  private live(id: unknown): Secret {
+    const s = this.lookup(id);
+    if (!s) throw notFound();
+    if (s.deletedDate !== undefined) throw new ApiError('InvalidRequestException', 400, "You can't perform this operation on the secret because it was marked for deletion.");
+    return s;
   }
 
   private lookup(id: unknown): Secret | undefined {
@@ -366,6 +492,50 @@ export class FakeSecretsManager {
   private sendError(res: http.ServerResponse, err: ApiError): void {
     this.send(res, err.status, { __type: err.type, message: err.message });
   }
+}
+
+/** The version holding label, if any. */
+function labelled(s: Secret, label: string | undefined): Version | undefined {
+  if (label === undefined) return undefined;
+  for (const v of s.versions.values()) if (v.stages.has(label)) return v;
+  return undefined;
+}
+
+/** Attaches label to version, removing it from the version that held it; AWSPREVIOUS follows AWSCURRENT. */
+function attach(s: Secret, label: string, version: Version): void {
+  const holder = labelled(s, label);
+  if (holder === version) return;
+  holder?.stages.delete(label);
+  version.stages.add(label);
+  if (label === CURRENT && holder) {
+    labelled(s, PREVIOUS)?.stages.delete(PREVIOUS);
+    holder.stages.add(PREVIOUS);
+  }
+}
+
+/**
+ * The SecretString or SecretBinary of a request (undefined for neither).
+ * @throws ApiError for both, or a value that is not valid
+ */
+function secretValueOf(body: Record<string, unknown>): { secretString?: string; secretBinary?: Buffer } | undefined {
+  const { SecretString: str, SecretBinary: bin } = body;
+  if (str !== undefined && bin !== undefined) throw invalidParameter("You can't specify both a binary secret value and a string secret value in the same secret.");
+  if (str !== undefined) {
+    if (typeof str !== 'string' || Buffer.byteLength(str) > MAX_VALUE) throw invalidParameter('SecretString is not valid.');
+    return { secretString: str };
+  }
+  if (bin !== undefined) {
+    const binary = typeof bin === 'string' ? Buffer.from(bin, 'base64') : undefined;
+    if (!binary || binary.length > MAX_VALUE) throw invalidParameter('SecretBinary is not valid.');
+    return { secretBinary: binary };
+  }
+  return undefined;
+}
+
+function sameValue(v: Version, value: { secretString?: string; secretBinary?: Buffer } | undefined): boolean {
+  if (!value) return false;
+  if (v.secretString !== undefined || value.secretString !== undefined) return v.secretString === value.secretString;
+  return v.secretBinary !== undefined && value.secretBinary !== undefined && v.secretBinary.equals(value.secretBinary);
 }
 
 function header(req: http.IncomingMessage, name: string): string | undefined {

@@ -95,6 +95,23 @@ describe('FakeVault', () => {
     assert.equal((await call(fake, 'GET', '/v1/kv2/data/s', { token })).status, 404);
   });
 
+  test('KV v2 check-and-set: only the current version matches; a refused write changes nothing', async () => {
+    const token = fake.rootToken;
+    const write = (cas: number, v: string) => call(fake, 'PUT', '/v1/kv2/data/cas', { token, body: { options: { cas }, data: { cas: v } } });
+    const mismatch = { status: 400, body: { errors: ['check-and-set parameter did not match the current version'] } };
+    assert.deepEqual(await write(1, 'too early'), mismatch);
+    assert.equal((await call(fake, 'GET', '/v1/kv2/metadata/cas', { token })).status, 404, 'no metadata was created');
+    assert.equal((await write(0, 'one')).body.data.version, 1);
+    assert.equal((await write(1, 'two')).body.data.version, 2);
+    assert.deepEqual(await write(1, 'stale'), mismatch);
+    const read = await call(fake, 'GET', '/v1/kv2/data/cas', { token });
+    assert.deepEqual([read.body.data.data, read.body.data.metadata.version], [{ cas: 'two' }, 2]);
+    // A soft-deleted current version keeps its number: cas 0 fails, cas = that number writes.
+    await call(fake, 'DELETE', '/v1/kv2/data/cas', { token });
+    assert.deepEqual(await write(0, 'absent?'), mismatch);
+    assert.equal((await write(2, 'three')).body.data.version, 3);
+  });
+
   test('OpenBao pagination: after is exclusive, limit bounds the page', async () => {
     const token = fake.rootToken;
     for (const name of ['p1', 'p2', 'p3', 'p4']) await call(fake, 'PUT', `/v1/kv/paged/${name}`, { token, body: { [name]: 'x' } });

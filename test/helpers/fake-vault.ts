@@ -18,7 +18,8 @@
  * - while sealed or uninitialised, every request but the health check gets 503 `Vault is sealed`.
  *
  * Test switches: seal/unseal, standby, revoke tokens, deny paths, fail/drop/hang requests,
- * delay every answer; every request is recorded.
+ * delay every answer, act as another client just before a request is served
+ * ({@link FakeVault.beforeServe}); every request is recorded.
  */
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -137,6 +138,11 @@ export class FakeVault {
   delayMs = 0;
   /** Paginate LIST answers (OpenBao). */
   paginate: boolean;
+  /**
+   * Called with each request just before it is served (after faults), e.g. to change a secret
+   * between a client's read and its write as a concurrent writer would.
+   */
+  beforeServe: ((req: RecordedRequest) => void) | undefined;
 
   private readonly server: net.Server;
   private readonly http: http.Server;
@@ -320,6 +326,11 @@ export class FakeVault {
     if (v) v.deletionTime = new Date().toISOString();
   }
 
+  /** Deletes every version and the metadata of a KV v2 secret (`DELETE <mount>/metadata/<path>`). */
+  deleteMetadata(mountPath: string, path: string, namespace = ''): void {
+    this.findMount(trimSlashes(namespace), trimSlashes(mountPath)).kv2.delete(trimSlashes(path));
+  }
+
   /** The secret paths of a KV mount, sorted. */
   secretPaths(mountPath: string, namespace = ''): string[] {
     const mount = this.findMount(trimSlashes(namespace), trimSlashes(mountPath));
@@ -396,6 +407,7 @@ export class FakeVault {
     try {
       if (fault) throw new HttpError(fault.status, fault.errors);
       if (badJson) throw new HttpError(400, ['failed to parse JSON input']);
+      this.beforeServe?.(recorded);
       [status, answer] = this.route(recorded);
     } catch (err) {
       const known = err instanceof HttpError ? err : new HttpError(500, [`fake vault: ${(err as Error).message}`]);
@@ -609,6 +621,9 @@ export class FakeVault {
       case 'POST': {
         const body = (req.body ?? {}) as { options?: { cas?: unknown }; data?: unknown };
         if (!isObject(body.data)) throw new HttpError(400, ['no data provided']);
+        // Check-and-set as Vault documents it: the write succeeds only if cas is the current
+        // version; 0 means only if the secret does not exist (no metadata: a soft-deleted
+        // current version still has a version number). A refused write changes nothing.
         const cas = body.options?.cas;
         if (cas !== undefined && cas !== null) {
           if (typeof cas !== 'number') throw new HttpError(400, ['error parsing cas']);

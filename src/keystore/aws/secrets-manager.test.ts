@@ -1,9 +1,9 @@
-import { describe, test, before, after } from 'node:test';
+import { describe, test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { SecretsManagerClient, DeleteSecretCommand, CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { AwsSecretsManagerKeyStore, endpointUrl, isValidSecretName, type AwsSecretsManagerOptions } from './secrets-manager.js';
+import { AwsSecretsManagerKeyStore, endpointUrl, isValidSecretName, PENDING_STAGE, type AwsSecretsManagerOptions } from './secrets-manager.js';
 import { isKesError } from '../../api/errors.js';
-import { KeyStoreUnreachableError, listAll, type KeyStore } from '../keystore.js';
+import { KeyStoreConflictError, KeyStoreUnreachableError, listAll, type KeyStore } from '../keystore.js';
 import type { AwsSecretsManagerConfig } from './config.js';
 import { parseKeyVersion } from '../../crypto/key-version.js';
 import { describeKeyStore } from '../../../test/helpers/keystore-conformance.js';
@@ -13,6 +13,7 @@ import { PROTOBUF_ENTRY, PROTOBUF_ENTRY_FIELDS } from '../../../test/helpers/vec
 const SECRET_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const isNotFound = (e: unknown) => isKesError(e, 'KES_ERR_KEY_NOT_FOUND');
 const isUnreachable = (e: unknown) => e instanceof KeyStoreUnreachableError;
+const isConflict = (e: unknown) => e instanceof KeyStoreConflictError;
 
 function configFor(fake: FakeSecretsManager, extra: Partial<AwsSecretsManagerConfig> = {}): AwsSecretsManagerConfig {
   return { type: 'aws', endpoint: fake.url, region: fake.region, credentials: { accessKey: fake.accessKeyId, secretKey: SECRET_KEY }, ...extra };
@@ -33,7 +34,7 @@ function operator(fake: FakeSecretsManager): SecretsManagerClient {
 describeKeyStore('aws (fake Secrets Manager)', async () => {
   const { store, fake } = await open();
   return { store, cleanup: () => fake.close() };
-}, { noReplace: 'compare-and-swap through version stages is not wired in yet' });
+});
 
 describe('AwsSecretsManagerKeyStore requests', () => {
   test('requests are SigV4-signed with the static credentials and region, and name the operation', async () => {
@@ -130,6 +131,145 @@ describe('AwsSecretsManagerKeyStore requests', () => {
     assert.equal(endpointUrl('secretsmanager.us-east-2.amazonaws.com').href, 'https://secretsmanager.us-east-2.amazonaws.com/');
     assert.equal(endpointUrl('http://127.0.0.1:4566').href, 'http://127.0.0.1:4566/');
     assert.throws(() => endpointUrl('https://exa mple.com'), /aws: endpoint 'https:\/\/exa mple.com' is not a valid URL/);
+  });
+});
+
+describe('AwsSecretsManagerKeyStore replace (compare-and-swap with version stages)', () => {
+  let fake: FakeSecretsManager;
+  let store: AwsSecretsManagerKeyStore;
+  before(async () => {
+    ({ fake, store } = await open());
+  });
+  after(async () => {
+    await store.close();
+    await fake.close();
+  });
+  afterEach(() => {
+    fake.beforeServe = undefined;
+    fake.clearFaults();
+  });
+
+  /** The requests sent from index from on, without the status GETs. */
+  const since = (from: number) => fake.requests.slice(from).filter((r) => r.operation !== 'GET');
+  /** Runs fn once, when the first request of operation arrives. */
+  const onFirst = (operation: string, fn: () => void) => {
+    fake.beforeServe = (req) => {
+      if (req.operation !== operation) return;
+      fake.beforeServe = undefined;
+      fn();
+    };
+  };
+
+  test('reads AWSCURRENT, puts a pending version, moves AWSCURRENT from the version read, unlabels', async () => {
+    await store.create('swap', Buffer.from('one'));
+    const [old] = fake.versions('swap');
+    const from = fake.requests.length;
+    await store.replace('swap', Buffer.from('one'), Buffer.from('two'));
+    const calls = since(from);
+    assert.deepEqual(calls.map((r) => r.operation), ['GetSecretValue', 'PutSecretValue', 'UpdateSecretVersionStage', 'UpdateSecretVersionStage']);
+    const token = calls[1]!.body.ClientRequestToken as string;
+    assert.match(token, /^[0-9a-f-]{36}$/);
+    assert.deepEqual(calls[1]!.body, { SecretId: 'swap', ClientRequestToken: token, VersionStages: [PENDING_STAGE], SecretString: 'two' });
+    assert.deepEqual(calls[2]!.body, { SecretId: 'swap', VersionStage: 'AWSCURRENT', MoveToVersionId: token, RemoveFromVersionId: old!.id });
+    assert.deepEqual(calls[3]!.body, { SecretId: 'swap', VersionStage: PENDING_STAGE, RemoveFromVersionId: token });
+    assert.deepEqual(fake.versions('swap'), [
+      { id: old!.id, stages: ['AWSPREVIOUS'] },
+      { id: token, stages: ['AWSCURRENT'] },
+    ]);
+    assert.equal(Buffer.from(await store.get('swap')).toString(), 'two');
+    // Bytes that are not UTF-8 go in SecretBinary, as in create.
+    await store.replace('swap', Buffer.from('two'), Buffer.from([0xc3, 0x28]));
+    assert.deepEqual(fake.value('swap')?.secretBinary, Buffer.from([0xc3, 0x28]));
+  });
+
+  test('a stale expectation writes nothing', async () => {
+    await store.create('stale', Buffer.from('current'));
+    const from = fake.requests.length;
+    await assert.rejects(store.replace('stale', Buffer.from('old'), Buffer.from('new')), (e: Error) => isConflict(e) && e.message === "aws: 'stale' was changed by another writer");
+    assert.deepEqual(since(from).map((r) => r.operation), ['GetSecretValue']);
+    assert.equal(fake.versions('stale').length, 1);
+  });
+
+  test('of 10 concurrent replaces one moves AWSCURRENT; no pending label is left behind', async () => {
+    await store.create('race', Buffer.from('first'));
+    const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => store.replace('race', Buffer.from('first'), Buffer.from(`value-${i}`))));
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    // Replaces that read after the winner's move lose at the comparison and put nothing.
+    const versions = fake.versions('race');
+    assert.ok(versions.length >= 2 && versions.length <= 11, `${versions.length} versions`);
+    assert.equal(versions.filter((v) => v.stages.includes('AWSCURRENT')).length, 1);
+    assert.deepEqual(versions.filter((v) => v.stages.includes(PENDING_STAGE)), []);
+  });
+
+  test('another writer moving AWSCURRENT before the move → conflict; its value stays', async () => {
+    await store.create('theirs', Buffer.from('one'));
+    onFirst('UpdateSecretVersionStage', () => fake.call('PutSecretValue', { SecretId: 'theirs', SecretString: 'their value' }));
+    await assert.rejects(store.replace('theirs', Buffer.from('one'), Buffer.from('mine')), isConflict);
+    assert.equal(fake.value('theirs')?.secretString, 'their value');
+    const mine = fake.versions('theirs').find((v) => !v.stages.includes('AWSCURRENT') && !v.stages.includes('AWSPREVIOUS'));
+    assert.deepEqual(mine?.stages, [], 'the losing version has no label left (deprecated)');
+  });
+
+  test('the expected value written back before the move → moved from the version that holds it now', async () => {
+    await store.create('aba', Buffer.from('one'));
+    onFirst('UpdateSecretVersionStage', () => {
+      fake.call('PutSecretValue', { SecretId: 'aba', SecretString: 'theirs' });
+      fake.call('PutSecretValue', { SecretId: 'aba', SecretString: 'one' });
+    });
+    const from = fake.requests.length;
+    await store.replace('aba', Buffer.from('one'), Buffer.from('two'));
+    assert.equal(fake.value('aba')?.secretString, 'two');
+    const moves = since(from).filter((r) => r.operation === 'UpdateSecretVersionStage' && r.body.VersionStage === 'AWSCURRENT');
+    const [first, , , back] = fake.versions('aba');
+    assert.deepEqual(moves.map((r) => r.body.RemoveFromVersionId), [first!.id, back!.id]);
+  });
+
+  test('a secret deleted before the put or before the move is not found, and not created', async () => {
+    for (const operation of ['PutSecretValue', 'UpdateSecretVersionStage']) {
+      const name = `gone-before-${operation}`;
+      await store.create(name, Buffer.from('one'));
+      onFirst(operation, () => fake.call('DeleteSecret', { SecretId: name, ForceDeleteWithoutRecovery: true }));
+      await assert.rejects(store.replace(name, Buffer.from('one'), Buffer.from('two')), isNotFound, operation);
+      assert.equal(fake.names().includes(name), false, operation);
+    }
+    await assert.rejects(store.replace('never-created', Buffer.from('x'), Buffer.from('y')), isNotFound);
+    await assert.rejects(store.replace('not a name', Buffer.from('x'), Buffer.from('y')), isNotFound);
+  });
+
+  test('a move that was made but answered with an error (an SDK retry after a lost answer) succeeds', async () => {
+    await store.create('retried', Buffer.from('one'));
+    fake.beforeServe = (req) => {
+      if (req.operation !== 'UpdateSecretVersionStage' || req.body.VersionStage !== 'AWSCURRENT') return;
+      fake.beforeServe = undefined;
+      fake.call('UpdateSecretVersionStage', req.body);
+      fake.inject({ operation: 'UpdateSecretVersionStage', error: { type: 'InvalidParameterException', status: 400 }, times: 1 });
+    };
+    await store.replace('retried', Buffer.from('one'), Buffer.from('two'));
+    assert.equal(fake.value('retried')?.secretString, 'two');
+  });
+
+  test('a move refused for another reason is an error, and the pending version is unlabelled', async () => {
+    await store.create('denied', Buffer.from('one'));
+    const denied = { type: 'AccessDeniedException', status: 400, message: 'User is not authorized to perform secretsmanager:UpdateSecretVersionStage' };
+    fake.inject({ operation: 'UpdateSecretVersionStage', error: denied, times: 1 });
+    await assert.rejects(store.replace('denied', Buffer.from('one'), Buffer.from('two')), (e: Error) => !isConflict(e) && !isKesError(e) && e.message === `aws: failed to replace 'denied': AccessDeniedException: ${denied.message}`);
+    assert.equal(fake.value('denied')?.secretString, 'one');
+    assert.deepEqual(fake.versions('denied').map((v) => v.stages), [['AWSCURRENT'], []]);
+  });
+
+  test('a put the service refuses is an error; a dropped move is KeyStoreUnreachableError', async () => {
+    await store.create('refused', Buffer.from('one'));
+    const kms = { type: 'EncryptionFailure', status: 400, message: "Secrets Manager can't encrypt the protected secret text using the provided KMS key." };
+    fake.inject({ operation: 'PutSecretValue', error: kms, times: 1 });
+    await assert.rejects(store.replace('refused', Buffer.from('one'), Buffer.from('two')), { message: `aws: failed to replace 'refused': EncryptionFailure: ${kms.message}` });
+    fake.inject({ operation: 'UpdateSecretVersionStage', reset: true });
+    const one = await AwsSecretsManagerKeyStore.connect(configFor(fake), { maxAttempts: 1 });
+    try {
+      await assert.rejects(one.replace('refused', Buffer.from('one'), Buffer.from('two')), (e: Error) => isUnreachable(e) && /^aws: failed to replace 'refused': service not reachable: /.test(e.message));
+    } finally {
+      await one.close();
+    }
+    assert.equal(fake.value('refused')?.secretString, 'one');
   });
 });
 

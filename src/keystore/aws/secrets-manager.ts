@@ -11,6 +11,7 @@
  *   `pendingDeletionWaitMs` (forced deletion is asynchronous), then fails with a clear error: a
  *   secret someone deleted with a recovery window is never purged or restored implicitly.
  * - get: `GetSecretValue`; a missing secret or one scheduled for deletion is KES_ERR_KEY_NOT_FOUND.
+ * - replace: compare-and-swap with version stages; see {@link AwsSecretsManagerKeyStore.replace}.
  * - delete: `GetSecretValue` to learn whether the key exists (forced deletion of a missing secret
  *   succeeds silently in the service), then `DeleteSecret` without recovery window.
  * - list: every `ListSecrets` page (with the `name` filter), then sorted; see {@link list}.
@@ -21,9 +22,10 @@
  * answer fails with KeyStoreUnreachableError.
  */
 import type { SecretsManagerClient, SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
+import { randomUUID } from 'node:crypto';
 import { KesError } from '../../api/errors.js';
 import type { AwsSecretsManagerConfig } from './config.js';
-import { compareNames, KeyStoreUnreachableError, type KeyStore, type KeyStoreState } from '../keystore.js';
+import { compareNames, KeyStoreConflictError, KeyStoreUnreachableError, type KeyStore, type KeyStoreState } from '../keystore.js';
 import { DEFAULT_STORE_TIMEOUT_MS } from '../../config/defaults.js';
 import { probeEndpoint } from './endpoint-probe.js';
 import { isNetworkError, serviceErrorMessage, serviceErrorName } from './errors.js';
@@ -44,6 +46,15 @@ export interface AwsSecretsManagerOptions {
 
 /** Secret names the service accepts: 1…512 ASCII letters, digits and `/_+=.@-`. */
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+
+/**
+ * The staging label a replace attaches to the version it writes, until AWSCURRENT is moved
+ * there. A label of its own, so that the version does not take AWSCURRENT at once (as it would
+ * without labels) and rotation functions, which use AWSPENDING, are not disturbed. One label
+ * for every replace: Secrets Manager keeps each label on one version only, so leftovers (from a
+ * crash) never pile up.
+ */
+export const PENDING_STAGE = 'OPENKES_PENDING';
 
 /** Reports whether the service can hold a secret of this name. */
 export function isValidSecretName(name: string): boolean {
@@ -135,20 +146,63 @@ export class AwsSecretsManagerKeyStore implements KeyStore {
   }
 
   async get(name: string): Promise<Uint8Array> {
-    const what = `failed to get '${name}'`;
     if (!isValidSecretName(name)) throw new KesError('KES_ERR_KEY_NOT_FOUND');
-    let out: { SecretString?: string; SecretBinary?: Uint8Array };
+    return (await this.readCurrent(`failed to get '${name}'`, name)).value;
+  }
+
+  /**
+   * Compare-and-swap with version stages (KeyStore.replace):
+   * 1. `GetSecretValue`: the value of the version labelled AWSCURRENT, and its VersionId;
+   * 2. that value must be expected, byte for byte, else KeyStoreConflictError (nothing written);
+   * 3. `PutSecretValue` with a new ClientRequestToken (the new VersionId) and `VersionStages:
+   *    [OPENKES_PENDING]`: a new version that is not current yet;
+   * 4. `UpdateSecretVersionStage` moves AWSCURRENT to it with `RemoveFromVersionId` = the
+   *    version read in 1. Secrets Manager refuses the move when AWSCURRENT is no longer on that
+   *    version, so of concurrent replaces from one version exactly one moves it.
+   * When the move is refused, the current version is read again: the new version (an SDK retry
+   * of a move that had been made) → success; no secret → KES_ERR_KEY_NOT_FOUND; another version
+   * with another value → conflict; another version with the expected value (written back by
+   * another writer) → the move is tried again from that version. The pending label is then
+   * removed from the new version (best effort): a version without labels is deprecated, and
+   * Secrets Manager deletes such versions itself.
+   */
+  async replace(name: string, expected: Uint8Array, value: Uint8Array): Promise<void> {
+    const what = `failed to replace '${name}'`;
+    if (!isValidSecretName(name)) throw new KesError('KES_ERR_KEY_NOT_FOUND');
+    const read = await this.readCurrent(what, name);
+    if (read.versionId === '') throw new Error(`aws: ${what}: GetSecretValue answered without a VersionId`);
+    if (!Buffer.from(expected).equals(read.value)) throw new KeyStoreConflictError(`aws: '${name}' was changed by another writer`);
+    // Sent as ClientRequestToken, so the SDK's retries of the put are idempotent.
+    const versionId = randomUUID();
+    const put = { SecretId: name, ClientRequestToken: versionId, VersionStages: [PENDING_STAGE], ...secretValue(value) };
     try {
-      out = await this.send(what, (signal) => this.client.send(new this.sdk.GetSecretValueCommand({ SecretId: name }), { abortSignal: signal }));
+      await this.send(what, (signal) => this.client.send(new this.sdk.PutSecretValueCommand(put), { abortSignal: signal }));
     } catch (err) {
-      // InvalidRequestException: the secret is scheduled for deletion, i.e. gone for KES.
-      const type = serviceErrorName(err);
-      if (type === 'ResourceNotFoundException' || type === 'InvalidRequestException') throw new KesError('KES_ERR_KEY_NOT_FOUND');
+      if (serviceErrorName(err) === undefined) throw this.failure(what, err);
+      await this.readCurrent(what, name); // KES_ERR_KEY_NOT_FOUND when the secret is gone (or scheduled for deletion)
       throw this.failure(what, err);
     }
-    if (out.SecretString !== undefined) return Buffer.from(out.SecretString, 'utf8');
-    if (out.SecretBinary !== undefined) return Buffer.from(out.SecretBinary);
-    throw new Error(`aws: ${what}: the secret has neither SecretString nor SecretBinary`);
+    for (let from = read.versionId; ; ) {
+      const move = { SecretId: name, VersionStage: 'AWSCURRENT', MoveToVersionId: versionId, RemoveFromVersionId: from };
+      try {
+        await this.send(what, (signal) => this.client.send(new this.sdk.UpdateSecretVersionStageCommand(move), { abortSignal: signal }));
+        break;
+      } catch (err) {
+        // Without an answer the move may or may not have been made: the caller reads again.
+        if (serviceErrorName(err) === undefined) throw this.failure(what, err);
+        const now = await this.currentOrNone(what, name);
+        if (now?.versionId === versionId) break; // moved by an attempt whose answer was lost
+        if (now !== undefined && now.versionId !== from && Buffer.from(expected).equals(now.value)) {
+          from = now.versionId; // another writer put the expected value back: still due
+          continue;
+        }
+        await this.unlabel(name, versionId);
+        if (now === undefined) throw new KesError('KES_ERR_KEY_NOT_FOUND');
+        if (now.versionId !== from) throw new KeyStoreConflictError(`aws: '${name}' was changed by another writer`);
+        throw this.failure(what, err); // refused for another reason (e.g. AccessDeniedException)
+      }
+    }
+    await this.unlabel(name, versionId);
   }
 
   async delete(name: string): Promise<void> {
@@ -195,6 +249,45 @@ export class AwsSecretsManagerKeyStore implements KeyStore {
 
   async close(): Promise<void> {
     this.client.destroy();
+  }
+
+  /**
+   * The value and VersionId of the version labelled AWSCURRENT.
+   * @throws KesError KES_ERR_KEY_NOT_FOUND when the secret does not exist or is scheduled for deletion
+   */
+  private async readCurrent(what: string, name: string): Promise<{ value: Uint8Array; versionId: string }> {
+    let out: { SecretString?: string; SecretBinary?: Uint8Array; VersionId?: string };
+    try {
+      out = await this.send(what, (signal) => this.client.send(new this.sdk.GetSecretValueCommand({ SecretId: name }), { abortSignal: signal }));
+    } catch (err) {
+      // InvalidRequestException: the secret is scheduled for deletion, i.e. gone for KES.
+      const type = serviceErrorName(err);
+      if (type === 'ResourceNotFoundException' || type === 'InvalidRequestException') throw new KesError('KES_ERR_KEY_NOT_FOUND');
+      throw this.failure(what, err);
+    }
+    const versionId = out.VersionId ?? '';
+    if (out.SecretString !== undefined) return { value: Buffer.from(out.SecretString, 'utf8'), versionId };
+    if (out.SecretBinary !== undefined) return { value: Buffer.from(out.SecretBinary), versionId };
+    throw new Error(`aws: ${what}: the secret has neither SecretString nor SecretBinary`);
+  }
+
+  /** Like readCurrent, but undefined when the secret is gone. */
+  private async currentOrNone(what: string, name: string): Promise<{ value: Uint8Array; versionId: string } | undefined> {
+    try {
+      return await this.readCurrent(what, name);
+    } catch (err) {
+      if (err instanceof KesError) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Removes the pending label from a version a replace wrote. Best effort: it fails harmlessly
+   * when a later replace has moved the label, and a label left behind moves with the next one.
+   */
+  private async unlabel(name: string, versionId: string): Promise<void> {
+    const input = { SecretId: name, VersionStage: PENDING_STAGE, RemoveFromVersionId: versionId };
+    await this.send(`failed to unlabel a version of '${name}'`, (signal) => this.client.send(new this.sdk.UpdateSecretVersionStageCommand(input), { abortSignal: signal })).catch(() => undefined);
   }
 
   /** Runs one SDK call, aborted and failed with KeyStoreUnreachableError after timeoutMs. */

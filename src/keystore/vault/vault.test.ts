@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { isKesError } from '../../api/errors.js';
 import type { VaultConfig } from './config.js';
 import { parseKeyVersion } from '../../crypto/key-version.js';
-import { listAll } from '../keystore.js';
+import { KeyStoreConflictError, listAll } from '../keystore.js';
 import { describeKeyStore } from '../../../test/helpers/keystore-conformance.js';
 import { FakeVault } from '../../../test/helpers/fake-vault.js';
 import { PROTOBUF_ENTRY, PROTOBUF_ENTRY_FIELDS } from '../../../test/helpers/vectors.js';
@@ -18,9 +18,10 @@ export function storeOn(fake: FakeVault, overrides: Partial<VaultConfig> = {}, o
 
 const isNotFound = (err: unknown) => isKesError(err, 'KES_ERR_KEY_NOT_FOUND');
 const isExists = (err: unknown) => isKesError(err, 'KES_ERR_KEY_EXISTS');
+const isConflict = (err: unknown) => err instanceof KeyStoreConflictError;
 
-/** Vault's entries cannot be replaced yet: KV v2's check-and-set comes with key rings (issue 17); KV v1 has none. */
-const VAULT_NO_REPLACE = 'KV v2 check-and-set is not wired in yet; KV v1 has no compare-and-swap';
+/** Only KV v2 replaces entries (with check-and-set); a store on KV v1 has no replace. */
+const KV_V1_NO_REPLACE = 'KV v1 has no compare-and-swap';
 
 function conformance(name: string, manyKeys: number, overrides: Partial<VaultConfig>, fakeOptions: Parameters<typeof FakeVault.start>[0] = {}, options: VaultKeyStoreOptions = {}) {
   describeKeyStore(name, async () => {
@@ -31,7 +32,7 @@ function conformance(name: string, manyKeys: number, overrides: Partial<VaultCon
       await fake.close();
       throw err;
     }
-  }, { manyKeys, noReplace: VAULT_NO_REPLACE });
+  }, { manyKeys, noReplace: overrides.version === 'v1' ? KV_V1_NO_REPLACE : undefined });
 }
 
 conformance('vault KV v1', 500, { version: 'v1' });
@@ -188,6 +189,164 @@ describe('VaultKeyStore: KES storage layout', () => {
     try {
       await assert.rejects(store.get('k'), (err: Error) => !isNotFound(err) && /^vault: failed to get 'k': the secret has no string field 'k'/.test(err.message));
     } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('VaultKeyStore: replace (compare-and-swap)', () => {
+  let fake: FakeVault;
+  before(async () => {
+    fake = await FakeVault.start();
+  });
+  after(() => fake.close());
+
+  test('KV v1: the store has no replace property at all; KV v2: it has', async () => {
+    const v1 = await storeOn(fake, { version: 'v1', prefix: 'no-cas' });
+    const v2 = await storeOn(fake, { version: 'v2', engine: 'kv2', prefix: 'cas' });
+    try {
+      assert.equal('replace' in v1, false);
+      assert.equal(v1.replace, undefined);
+      assert.equal(typeof v2.replace, 'function');
+    } finally {
+      await v1.close();
+      await v2.close();
+    }
+  });
+
+  test('KV v2: reads the current version, then writes with cas = that version', async () => {
+    const store = await storeOn(fake, { version: 'v2', engine: 'kv2', prefix: 'swap' });
+    try {
+      fake.putSecret('kv2', 'swap/k', { k: 'zero' });
+      fake.putSecret('kv2', 'swap/k', { k: PROTOBUF_ENTRY });
+      const before = fake.requests.length;
+      await store.replace!('k', Buffer.from(PROTOBUF_ENTRY), Buffer.from('next entry'));
+      const [read, write] = fake.requests.slice(before);
+      assert.deepEqual([read!.method, read!.path, read!.query.version], ['GET', '/v1/kv2/data/swap/k', undefined]);
+      assert.deepEqual([write!.method, write!.path], ['PUT', '/v1/kv2/data/swap/k']);
+      assert.deepEqual(write!.body, { options: { cas: 2 }, data: { k: 'next entry' } });
+      assert.equal(fake.requests.length, before + 2);
+      assert.deepEqual(fake.secretVersions('kv2', 'swap/k'), { current: 3, versions: 3 });
+      // A value that is not UTF-8 is compared and written in the store's entry encoding.
+      await store.replace!('k', Buffer.from('next entry'), Buffer.from([0xff, 0x00]));
+      assert.deepEqual(fake.getSecret('kv2', 'swap/k'), { k: `${BASE64_MARKER}/wA=` });
+      await store.replace!('k', Buffer.from([0xff, 0x00]), Buffer.from('back'));
+      assert.equal(Buffer.from(await store.get('k')).toString(), 'back');
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('KV v2: a stale expectation writes nothing', async () => {
+    const store = await storeOn(fake, { version: 'v2', engine: 'kv2', prefix: 'stale' });
+    try {
+      await store.create('k', Buffer.from('current'));
+      await assert.rejects(store.replace!('k', Buffer.from('old'), Buffer.from('new')), (err: Error) => isConflict(err) && err.message === "vault: 'k' was changed by another writer");
+      assert.deepEqual(fake.secretVersions('kv2', 'stale/k'), { current: 1, versions: 1 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('KV v2: another writer between the read and the write → conflict, its value stays', async () => {
+    const store = await storeOn(fake, { version: 'v2', engine: 'kv2', prefix: 'race' });
+    try {
+      await store.create('k', Buffer.from('one'));
+      fake.beforeServe = (req) => {
+        if (req.method !== 'PUT' || req.path !== '/v1/kv2/data/race/k') return;
+        fake.beforeServe = undefined;
+        fake.putSecret('kv2', 'race/k', { k: 'theirs' });
+      };
+      await assert.rejects(store.replace!('k', Buffer.from('one'), Buffer.from('mine')), isConflict);
+      assert.equal(Buffer.from(await store.get('k')).toString(), 'theirs');
+      assert.deepEqual(fake.secretVersions('kv2', 'race/k'), { current: 2, versions: 2 });
+    } finally {
+      fake.beforeServe = undefined;
+      await store.close();
+    }
+  });
+
+  test('KV v2: the expected value written back between the read and the write → swapped on the new version', async () => {
+    const store = await storeOn(fake, { version: 'v2', engine: 'kv2', prefix: 'aba' });
+    try {
+      await store.create('k', Buffer.from('one'));
+      fake.beforeServe = (req) => {
+        if (req.method !== 'PUT' || req.path !== '/v1/kv2/data/aba/k') return;
+        fake.beforeServe = undefined;
+        fake.putSecret('kv2', 'aba/k', { k: 'theirs' });
+        fake.putSecret('kv2', 'aba/k', { k: 'one' });
+      };
+      await store.replace!('k', Buffer.from('one'), Buffer.from('two'));
+      assert.equal(Buffer.from(await store.get('k')).toString(), 'two');
+      const writes = fake.requests.filter((r) => r.method === 'PUT' && r.path === '/v1/kv2/data/aba/k').map((r) => (r.body as { options: { cas: number } }).options.cas);
+      assert.deepEqual(writes, [0, 1, 3]);
+    } finally {
+      fake.beforeServe = undefined;
+      await store.close();
+    }
+  });
+
+  test('KV v2: a key deleted between the read and the write is not found, and not created again', async () => {
+    const store = await storeOn(fake, { version: 'v2', engine: 'kv2', prefix: 'vanish' });
+    try {
+      await store.create('k', Buffer.from('one'));
+      fake.beforeServe = (req) => {
+        if (req.method !== 'PUT' || req.path !== '/v1/kv2/data/vanish/k') return;
+        fake.beforeServe = undefined;
+        fake.deleteMetadata('kv2', 'vanish/k'); // as the store's own delete does
+      };
+      await assert.rejects(store.replace!('k', Buffer.from('one'), Buffer.from('two')), isNotFound);
+      assert.equal(fake.secretVersions('kv2', 'vanish/k'), undefined, 'nothing was created');
+    } finally {
+      fake.beforeServe = undefined;
+      await store.close();
+    }
+  });
+
+  test('KV v2: a soft-deleted current version is a missing key; nothing is written', async () => {
+    const store = await storeOn(fake, { version: 'v2', engine: 'kv2', prefix: 'soft-replace' });
+    try {
+      fake.putSecret('kv2', 'soft-replace/k', { k: 'old' });
+      fake.softDelete('kv2', 'soft-replace/k');
+      await assert.rejects(store.replace!('k', Buffer.from('old'), Buffer.from('new')), isNotFound);
+      assert.deepEqual(fake.secretVersions('kv2', 'soft-replace/k'), { current: 1, versions: 1 });
+      await assert.rejects(store.replace!('a/b', Buffer.from('x'), Buffer.from('y')), isNotFound);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('KV v2 with transit: compares the unwrapped value and stores the new one wrapped', async () => {
+    fake.putSecret('kv2', 'wrapped-swap/plain', { plain: 'stored before wrapping' });
+    const store = await storeOn(fake, { version: 'v2', engine: 'kv2', prefix: 'wrapped-swap', transit: { engine: 'transit', key: 'swap-key' } });
+    try {
+      await store.create('k', Buffer.from('one'));
+      await store.replace!('k', Buffer.from('one'), Buffer.from('two'));
+      assert.match(fake.getSecret('kv2', 'wrapped-swap/k')!.k as string, /^vault:v1:/);
+      assert.equal(Buffer.from(await store.get('k')).toString(), 'two');
+      await assert.rejects(store.replace!('k', Buffer.from('one'), Buffer.from('three')), isConflict);
+      await store.replace!('plain', Buffer.from('stored before wrapping'), Buffer.from('now wrapped'));
+      assert.match(fake.getSecret('kv2', 'wrapped-swap/plain')!.plain as string, /^vault:v1:/);
+      assert.equal(Buffer.from(await store.get('plain')).toString(), 'now wrapped');
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('KV v2: a write Vault refuses for another reason is an error, not a conflict', async () => {
+    const store = await storeOn(fake, { version: 'v2', engine: 'kv2', prefix: 'refused' });
+    try {
+      await store.create('k', Buffer.from('one'));
+      // The fault is armed while the read is served, so it hits the write that follows.
+      fake.beforeServe = (req) => {
+        if (req.method !== 'GET' || req.path !== '/v1/kv2/data/refused/k') return;
+        fake.beforeServe = undefined;
+        fake.failNext(1, 400, ['invalid request'], /\/v1\/kv2\/data\/refused\/k/);
+      };
+      await assert.rejects(store.replace!('k', Buffer.from('one'), Buffer.from('two')), (err: Error) => !isConflict(err) && err.message === "vault: failed to replace 'k': 400 invalid request");
+      assert.equal(Buffer.from(await store.get('k')).toString(), 'one');
+    } finally {
+      fake.beforeServe = undefined;
       await store.close();
     }
   });

@@ -8,17 +8,18 @@
  *   KeyStoreUnreachableError;
  * - 403 (token expired or revoked, or not allowed) → one new login and one retry, then an
  *   error;
+ * - a replace whose check-and-set lost (KV v2) → KeyStoreConflictError;
  * - anything else → an error whose message starts with `vault: failed to <op> '<name>': `.
  * No message ever contains a token, a credential or a stored value.
  */
 import { KesError } from '../../api/errors.js';
 import type { VaultConfig } from './config.js';
-import { compareNames, KeyStoreUnreachableError, type KeyStore, type KeyStoreState } from '../keystore.js';
+import { compareNames, KeyStoreConflictError, KeyStoreUnreachableError, type KeyStore, type KeyStoreState } from '../keystore.js';
 import { DEFAULT_STORE_TIMEOUT_MS } from '../../config/defaults.js';
 import { decodeEntry, encodeEntry, isTransitCiphertext } from './entry-encoding.js';
 import { SEALED_MESSAGE, VaultHealth } from './health.js';
 import { VaultHttpClient, VaultResponseError } from './http-client.js';
-import { kvEngine, type KvEngine } from './kv.js';
+import { checkAndSetOf, kvEngine, type KvCheckAndSet, type KvEngine } from './kv.js';
 import { isUnavailableStatus, loginMethodFor, normalizeNamespace } from './login.js';
 import { TokenLifecycle } from './token-lifecycle.js';
 import { TransitWrapping } from './transit.js';
@@ -35,6 +36,14 @@ export interface VaultKeyStoreOptions {
 }
 
 export class VaultKeyStore implements KeyStore {
+  /**
+   * Compare-and-swap (KeyStore.replace) with KV v2's check-and-set: read the current version,
+   * compare its value with expected, write the new value with `options.cas` = that version.
+   * KV v1 has no check-and-set, so a store on KV v1 has no `replace` property at all (`declare`
+   * emits no field): the server sees `replace === undefined` and refuses to rotate its keys.
+   */
+  declare readonly replace?: (name: string, expected: Uint8Array, value: Uint8Array) => Promise<void>;
+
   private constructor(
     private readonly http: VaultHttpClient,
     private readonly health: VaultHealth,
@@ -42,7 +51,10 @@ export class VaultKeyStore implements KeyStore {
     private readonly kv: KvEngine,
     private readonly transit: TransitWrapping | undefined,
     private readonly listPageSize: number,
-  ) {}
+  ) {
+    const cas = checkAndSetOf(kv);
+    if (cas) this.replace = (name, expected, value) => this.replaceEntry(cas, name, expected, value);
+  }
 
   /**
    * Connects: logs in (or looks up the static token) and starts the background health checks
@@ -98,9 +110,7 @@ export class VaultKeyStore implements KeyStore {
     return this.run('get', name, async (token) => {
       const stored = await this.kv.read(name, token);
       if (stored === undefined) throw new KesError('KES_ERR_KEY_NOT_FOUND');
-      if (!isTransitCiphertext(stored)) return decodeEntry(stored);
-      if (!this.transit) throw new Error('the entry is wrapped by a transit key, but keystore.vault.transit is not configured');
-      return this.transit.unwrap(stored, token);
+      return this.valueOf(stored, token);
     });
   }
 
@@ -141,6 +151,32 @@ export class VaultKeyStore implements KeyStore {
     this.http.close();
   }
 
+  private async replaceEntry(cas: KvCheckAndSet, name: string, expected: Uint8Array, value: Uint8Array): Promise<void> {
+    if (!isValidSecretName(name)) throw new KesError('KES_ERR_KEY_NOT_FOUND');
+    const want = Buffer.from(expected);
+    const copy = Uint8Array.from(value);
+    await this.run('replace', name, async (token) => {
+      let stored: string | undefined;
+      // A refused write means the version moved since the read: read again. Deleted → not
+      // found (the refused write created nothing); another value → conflict; the expected
+      // value again (written back by another writer) → the swap is still due on the new version.
+      for (;;) {
+        const current = await cas.readVersion(name, token);
+        if (current === undefined) throw new KesError('KES_ERR_KEY_NOT_FOUND');
+        if (!want.equals(await this.valueOf(current.stored, token))) throw new KeyStoreConflictError(`vault: '${name}' was changed by another writer`);
+        stored ??= this.transit ? await this.transit.wrap(copy, token) : encodeEntry(copy);
+        if (await cas.writeIfCurrent(name, stored, current.version, token)) return;
+      }
+    });
+  }
+
+  /** The value of a stored string: unwrapped by transit, or decoded. */
+  private async valueOf(stored: string, token: string): Promise<Uint8Array> {
+    if (!isTransitCiphertext(stored)) return decodeEntry(stored);
+    if (!this.transit) throw new Error('the entry is wrapped by a transit key, but keystore.vault.transit is not configured');
+    return this.transit.unwrap(stored, token);
+  }
+
   /** Runs one operation with the current token, once more with a new one after a 403. */
   private async run<T>(op: string, name: string | undefined, fn: (token: string) => Promise<T>): Promise<T> {
     try {
@@ -160,7 +196,7 @@ export class VaultKeyStore implements KeyStore {
   }
 
   private translate(err: unknown, context: string): Error {
-    if (err instanceof KesError) return err;
+    if (err instanceof KesError || err instanceof KeyStoreConflictError) return err;
     if (err instanceof KeyStoreUnreachableError) {
       return err.message.startsWith('vault: key store is') ? err : new KeyStoreUnreachableError(`vault: ${context}: ${err.message}`, { cause: err });
     }
