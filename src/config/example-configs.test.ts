@@ -24,7 +24,7 @@ const NOT_CONFIGS: Record<string, string> = {
   'docs/protocol.md#1': 'a template with <placeholders>',
   'docs/protocol.md#2': 'a template with <placeholders>',
   'docs/config.md#1': 'shows ${NAME} in tls only (no cert)',
-  'docs/config.md#5': 'the vault reference lists every authentication method at once',
+  'docs/config.md#6': 'the vault reference lists every authentication method at once',
 };
 
 /** An environment for every `${NAME}` in text: a distinct identity per name. */

@@ -141,6 +141,9 @@ describe('HTTP/2 frame sequences never crash the server', () => {
     { what: 'identity describe: 200, JSON', method: 'GET', path: () => `/v1/identity/describe/${app.identity}`, status: 200 },
     { what: 'identity list: 200, streamed', method: 'GET', path: () => '/v1/identity/list/*', status: 200 },
     { what: 'self describe by a policy: 200, JSON', method: 'GET', path: () => '/v1/identity/self/describe', status: 200, app: true },
+    { what: 'rotate: 200, JSON', method: 'PUT', path: (n) => `/v1/key/rotate/r${n}`, body: JSON.stringify({ key: Buffer.alloc(32, 2).toString('base64'), cipher: 'AES256' }), status: 200, setup: async (n) => void (await helper.request('POST', `/v1/key/create/r${n}`)) },
+    { what: 'delete a missing version: 404', method: 'PUT', path: () => '/v1/key/delete-version/k', body: '{"version":99}', status: 404 },
+    { what: 'rewrap: 200, JSON', method: 'PUT', path: () => '/v1/key/rewrap/k', get body() { return decryptBody(); }, status: 200 },
   ];
 
   test('the shapes cover every route of the table', () => {
