@@ -45,10 +45,27 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** Options of {@link KesClient.rotateKey}. */
+export interface RotateKeyOptions extends CallOptions {
+  /** The new version's 32 bytes (bring your own key); fresh random bytes by default. */
+  key?: Uint8Array;
+  /** The new version's algorithm when `key` is given (default AES256). */
+  cipher?: KeyAlgorithm;
+}
+
+/** Options of {@link KesClient.deleteKey}. */
+export interface DeleteKeyOptions extends CallOptions {
+  /** Retire only this version of the key, not the key. */
+  version?: number;
+}
+
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 const unb64 = (s: unknown): Buffer => Buffer.from(typeof s === 'string' ? s : '', 'base64');
 /** A path argument escaped like Go's url.PathEscape. */
 const arg = (s: string) => encodeURIComponent(s);
+/** Key versions are numbered 1 to 2^32−1 (docs/key-rings.md). */
+const MAX_VERSION = 2 ** 32 - 1;
+const isVersion = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= MAX_VERSION;
 
 export class KesClient {
   private readonly transport: Transport;
@@ -135,14 +152,44 @@ export class KesClient {
     await this.drain(this.send('POST', P.PATH_KEY_IMPORT + arg(name), { ...options, body: JSON.stringify({ key: b64(key), cipher: algorithm }) }));
   }
 
-  /** A key's algorithm and provenance. @throws KesError KES_ERR_KEY_NOT_FOUND */
+  /** A key's algorithm, provenance and versions. @throws KesError KES_ERR_KEY_NOT_FOUND */
   async describeKey(name: string, options?: CallOptions): Promise<KeyInfo> {
     return parse.keyInfo(await this.json('GET', P.PATH_KEY_DESCRIBE + arg(name), options));
   }
 
-  /** Deletes a key. @throws KesError KES_ERR_KEY_NOT_FOUND */
-  async deleteKey(name: string, options?: CallOptions): Promise<void> {
-    await this.drain(this.send('DELETE', P.PATH_KEY_DELETE + arg(name), options));
+  /**
+   * Deletes a key with all its versions, or with `{ version }` retires that one version: data
+   * sealed with it no longer decrypts. @throws KesError KES_ERR_KEY_NOT_FOUND,
+   * KES_ERR_VERSION_NOT_FOUND, KES_ERR_ONLY_VERSION (delete the key instead)
+   * @example await kes.deleteKey('my-key', { version: 1 });
+   */
+  async deleteKey(name: string, options?: DeleteKeyOptions): Promise<void> {
+    if (options === undefined || !('version' in options)) {
+      await this.drain(this.send('DELETE', P.PATH_KEY_DELETE + arg(name), options));
+      return;
+    }
+    // `{ version: undefined }` (say, a variable left unset) must not delete the whole key.
+    const { version, ...call } = options;
+    if (!isVersion(version)) throw new TypeError(`invalid key version ${String(version)}: versions are whole numbers from 1 to ${MAX_VERSION}`);
+    await this.drain(this.send('PUT', P.PATH_KEY_DELETE_VERSION + arg(name), { ...call, body: JSON.stringify({ version }) }));
+  }
+
+  /**
+   * Rotates a key: adds a version, which seals new data from now on, and returns its number.
+   * Data sealed with earlier versions still decrypts. With `key` (32 bytes) and `cipher` the
+   * new version is those bytes (bring your own key); else the server picks fresh random bytes.
+   * An openkes extension (docs/key-rings.md): KES servers answer 404 (KES_ERR_HTTP). Like every
+   * call it is retried after a network error, so an answer lost on the way back can mean one
+   * version more than asked for; the number returned is then the latest.
+   * @throws KesError KES_ERR_KEY_NOT_FOUND, KES_ERR_INVALID_KEY_SIZE, KES_ERR_UNSUPPORTED_ALGORITHM,
+   *   KES_ERR_KEY_CHANGED (409: concurrent changes, try again), KES_ERR_ROTATION_UNSUPPORTED (501)
+   */
+  async rotateKey(name: string, options: RotateKeyOptions = {}): Promise<number> {
+    const { key, cipher, ...call } = options;
+    if (key === undefined && cipher !== undefined) throw new TypeError('a cipher for the new version needs its key bytes (options.key)');
+    // Without a body the server picks fresh random bytes.
+    const body = key === undefined ? undefined : JSON.stringify({ key: b64(key), cipher: cipher ?? 'AES256' });
+    return parse.rotatedVersion(await this.json('PUT', P.PATH_KEY_ROTATE + arg(name), { ...call, ...(body !== undefined && { body }) }));
   }
 
   /**
@@ -173,6 +220,17 @@ export class KesClient {
   async decrypt(name: string, ciphertext: Uint8Array, context?: Uint8Array, options?: CallOptions): Promise<Buffer> {
     const body = JSON.stringify({ ciphertext: b64(ciphertext), ...(context && { context: b64(context) }) });
     return unb64((await this.json('POST', P.PATH_KEY_DECRYPT + arg(name), { ...options, body })).plaintext);
+  }
+
+  /**
+   * Re-encrypts a ciphertext of the key (of any version, bound to context) with the key's
+   * latest version, bound to the same context; the plaintext never leaves the server. Used to
+   * move data off an old version before retiring it. Needs `/v1/key/rewrap/<name>` and
+   * `/v1/key/decrypt/<name>` allowed. @throws KesError KES_ERR_DECRYPT
+   */
+  async rewrap(name: string, ciphertext: Uint8Array, context?: Uint8Array, options?: CallOptions): Promise<Buffer> {
+    const body = JSON.stringify({ ciphertext: b64(ciphertext), ...(context && { context: b64(context) }) });
+    return unb64((await this.json('PUT', P.PATH_KEY_REWRAP + arg(name), { ...options, body })).ciphertext);
   }
 
   /** HMAC-SHA-256 of message with the key's HMAC key. @throws KesError KES_ERR_HMAC_NOT_SUPPORTED */

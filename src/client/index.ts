@@ -1,7 +1,7 @@
 /**
  * openkes/client: a TypeScript SDK for KES servers (openkes and MinIO KES).
  */
-export { KesClient, type ClientOptions, type CallOptions } from './client.js';
+export { KesClient, type ClientOptions, type CallOptions, type RotateKeyOptions, type DeleteKeyOptions } from './client.js';
 export { ConnectionError, errorFromResponse } from './errors.js';
 export type { TlsProblem } from './tls-problems.js';
 export { normalizeEndpoint } from './endpoints.js';

@@ -1,6 +1,6 @@
 /** Decoding of server responses into the SDK's result types. */
 import { KesError } from '../api/errors.js';
-import type { ApiInfo, AuditEvent, IdentityInfo, KeyInfo, Policy, PolicyInfo, SelfInfo, ServerMetrics, ServerState } from './types.js';
+import type { ApiInfo, AuditEvent, IdentityInfo, KeyInfo, KeyVersion, Policy, PolicyInfo, SelfInfo, ServerMetrics, ServerState } from './types.js';
 
 type Obj = Record<string, unknown>;
 
@@ -27,9 +27,32 @@ function patterns(value: unknown): string[] {
 
 const LEGACY_ALGORITHMS: Record<string, string> = { 'AES256-GCM_SHA256': 'AES256', 'XCHACHA20-POLY1305': 'ChaCha20' };
 
+const algorithm = (o: Obj): string => LEGACY_ALGORITHMS[str(o, 'algorithm')] ?? str(o, 'algorithm');
+
+/**
+ * A key's description. KES's fields describe the latest version; `version` and `versions` are
+ * openkes's (docs/key-rings.md). A KES server sends neither: its keys have one version, so the
+ * key is described as version 1 made of KES's fields.
+ */
 export function keyInfo(o: Obj): KeyInfo {
-  const algorithm = str(o, 'algorithm');
-  return { name: str(o, 'name'), algorithm: LEGACY_ALGORITHMS[algorithm] ?? algorithm, createdAt: date(o, 'created_at'), createdBy: str(o, 'created_by') };
+  const info = { name: str(o, 'name'), algorithm: algorithm(o), createdAt: date(o, 'created_at'), createdBy: str(o, 'created_by') };
+  if (!Array.isArray(o.versions)) {
+    return { ...info, version: 1, versions: [{ version: 1, algorithm: info.algorithm, createdAt: info.createdAt, ...(info.createdBy && { createdBy: info.createdBy }) }] };
+  }
+  const versions = o.versions.map((v) => keyVersion(asObject(v, 'key version')));
+  return { ...info, version: num(o, 'version') || Math.max(0, ...versions.map((v) => v.version)), versions };
+}
+
+function keyVersion(o: Obj): KeyVersion {
+  const createdBy = str(o, 'created_by');
+  return { version: num(o, 'version'), algorithm: algorithm(o), createdAt: date(o, 'created_at'), ...(createdBy && { createdBy }) };
+}
+
+/** A rotation's answer `{"version":n}`: the new latest version. */
+export function rotatedVersion(o: Obj): number {
+  const v = o.version;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw malformed("rotation answer without a 'version'");
+  return v;
 }
 
 export function policyInfo(o: Obj, name: string): PolicyInfo {

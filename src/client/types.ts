@@ -7,8 +7,24 @@ export interface KeyInfo {
   /** `AES256` or `ChaCha20` (legacy servers' names `AES256-GCM_SHA256`/`XCHACHA20-POLY1305` are mapped). */
   algorithm: KeyAlgorithm | string;
   createdAt: Date;
-  /** The identity that created the key ('' when unknown). */
+  /** The identity that created the key, or its latest version ('' when unknown). */
   createdBy: string;
+  /**
+   * The latest version: it seals new data. `algorithm`, `createdAt` and `createdBy` above are
+   * its own. A KES server's keys have one version, 1.
+   */
+  version: number;
+  /** The key's versions, lowest first: data sealed with any of them decrypts (docs/key-rings.md). */
+  versions: KeyVersion[];
+}
+
+/** One version of a key (openkes key rings, docs/key-rings.md). */
+export interface KeyVersion {
+  version: number;
+  algorithm: KeyAlgorithm | string;
+  createdAt: Date;
+  /** The identity that added the version; absent when unknown. */
+  createdBy?: string;
 }
 
 /** A data encryption key: use `plaintext`, store `ciphertext`, forget `plaintext`. */

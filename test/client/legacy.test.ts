@@ -2,7 +2,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as https from 'node:https';
-import { KesClient, ApiKey } from '../../src/client/index.js';
+import { KesClient, ApiKey, isKesError } from '../../src/client/index.js';
 import { createTestPki } from '../helpers/certs.js';
 
 const pki = createTestPki();
@@ -39,5 +39,18 @@ test('the SDK reads legacy servers\' NDJSON listings and v0.22 shapes', async ()
   const self = await kes.describeSelf();
   assert.deepEqual([self.policy, self.allow], ['p', ['/v1/key/bulk/decrypt/*']]);
   assert.equal((await kes.describeKey('k')).algorithm, 'ChaCha20');
+  kes.close();
+});
+
+test('a KES key is version 1; the key ring calls, which KES lacks, fail with its 404', async () => {
+  if (!server.listening) await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const kes = new KesClient({ endpoints: `localhost:${(server.address() as { port: number }).port}`, apiKey: ApiKey.generate(), ca: pki.ca.certPem });
+  const k = await kes.describeKey('k');
+  assert.equal(k.version, 1);
+  assert.deepEqual(k.versions, [{ version: 1, algorithm: 'ChaCha20', createdAt: new Date('2022-01-01T00:00:00Z') }], 'no created_by: none in the version');
+  const notKes = (e: unknown) => isKesError(e, 'KES_ERR_HTTP') && e.status === 404 && e.message === '404 page not found';
+  await assert.rejects(kes.rotateKey('k'), notKes);
+  await assert.rejects(kes.rewrap('k', Buffer.alloc(60)), notKes);
+  await assert.rejects(kes.deleteKey('k', { version: 1 }), notKes);
   kes.close();
 });

@@ -65,3 +65,13 @@ export async function withClient<T>(ctx: CommandContext, fn: (c: KesClient) => P
     client.close();
   }
 }
+
+/** KES's result printing: `\n<label>: <value>` lines on a terminal, a line of compact JSON in a pipe. */
+export function printResult(ctx: CommandContext, fields: Record<string, string>): void {
+  if (ctx.io.stdout.isTTY) {
+    const width = Math.max(...Object.keys(fields).map((k) => k.length)) + 2;
+    ctx.io.stdout.write('\n' + Object.entries(fields).map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`).join('\n') + '\n');
+  } else {
+    ctx.io.stdout.write(JSON.stringify(fields) + '\n');
+  }
+}

@@ -1,19 +1,13 @@
-/** `kes key`: create, import, inspect, list, delete keys; encrypt, decrypt, generate data keys. */
-import type { Command, CommandContext } from '../command.js';
+/**
+ * `kes key`: create, import, inspect, list, delete keys; encrypt, decrypt, generate data keys;
+ * rotate keys and rewrap ciphertexts (key-ring.ts).
+ */
+import type { Command } from '../command.js';
 import { clientFlags, OUTPUT_FLAGS } from '../client-env.js';
 import { cliErrorMessage } from '../errors.js';
 import { formatDate, formatFields, formatList } from '../output.js';
-import { base64Arg, collect, expectArgs, nameArg, outputOf, patternToPrefix, withClient } from './common.js';
-
-/** KES's result printing: `\n<label>: <value>` lines on a terminal, a line of compact JSON in a pipe. */
-function printResult(ctx: CommandContext, fields: Record<string, string>): void {
-  if (ctx.io.stdout.isTTY) {
-    const width = Math.max(...Object.keys(fields).map((k) => k.length)) + 2;
-    ctx.io.stdout.write('\n' + Object.entries(fields).map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`).join('\n') + '\n');
-  } else {
-    ctx.io.stdout.write(JSON.stringify(fields) + '\n');
-  }
-}
+import { base64Arg, collect, expectArgs, nameArg, outputOf, patternToPrefix, printResult, withClient } from './common.js';
+import { deleteVersion, hasVersions, rewrap, rotate, VERSION_FLAG, versionsJson, versionsTable } from './key-ring.js';
 
 const create: Command = {
   name: 'create',
@@ -52,6 +46,10 @@ const info: Command = {
   name: 'info',
   summary: 'Show information about a key',
   usage: 'kes key info [options] NAME',
+  description: [
+    'Shows the key NAME. A rotated key also shows its latest version (Algorithm, Date and Owner are',
+    "that version's) and a table of its versions; --json gives them as \"version\" and \"versions\".",
+  ].join('\n'),
   flags: clientFlags(...OUTPUT_FLAGS),
   examples: ['kes key info my-key', 'kes key info my-key --json'],
   async run(ctx) {
@@ -60,10 +58,15 @@ const info: Command = {
     const out = outputOf(ctx);
     const k = await withClient(ctx, (c) => c.describeKey(name!, { signal: ctx.io.signal }));
     if (out.json) {
-      ctx.io.stdout.write(JSON.stringify({ name: k.name, algorithm: k.algorithm, created_at: k.createdAt.toISOString(), created_by: k.createdBy }) + '\n');
-    } else {
-      ctx.io.stdout.write(formatFields([['Name', k.name], ['Algorithm', k.algorithm], ['Date', formatDate(k.createdAt)], ['Owner', k.createdBy]], out.color));
+      ctx.io.stdout.write(JSON.stringify({ name: k.name, algorithm: k.algorithm, created_at: k.createdAt.toISOString(), created_by: k.createdBy, ...versionsJson(k) }) + '\n');
+      return;
     }
+    const fields: [string, string][] = [['Name', k.name], ['Algorithm', k.algorithm], ['Date', formatDate(k.createdAt)], ['Owner', k.createdBy]];
+    if (!hasVersions(k)) {
+      ctx.io.stdout.write(formatFields(fields, out.color));
+      return;
+    }
+    ctx.io.stdout.write(formatFields([...fields, ['Version', String(k.version)]], out.color) + '\n' + versionsTable(k, out.color));
   },
 };
 
@@ -84,11 +87,16 @@ const ls: Command = {
 const rm: Command = {
   name: 'rm',
   summary: 'Delete one or more keys',
-  usage: 'kes key rm [options] NAME...',
-  description: 'Deletes keys. Everything encrypted with a deleted key can no longer be decrypted.',
-  flags: clientFlags(),
-  examples: ['kes key rm my-key'],
+  usage: 'kes key rm [options] NAME...\n  kes key rm [options] NAME --version N',
+  description: [
+    'Deletes keys, with all their versions. Everything encrypted with a deleted key can no longer be',
+    'decrypted. With --version, deletes only that version of one key ("kes key info NAME" lists',
+    'them): what was sealed with it can no longer be decrypted, the other versions stay.',
+  ].join('\n'),
+  flags: clientFlags(VERSION_FLAG),
+  examples: ['kes key rm my-key', 'kes key rm my-key --version 1'],
   async run(ctx) {
+    if (ctx.flags.version !== undefined) return deleteVersion(ctx);
     expectArgs(ctx, 1, Infinity, 'kes key rm NAME...').forEach((name) => nameArg(name, 'key'));
     await withClient(ctx, async (c) => {
       for (const name of ctx.args) {
@@ -160,5 +168,5 @@ export const keyCommand: Command = {
     'authenticate with the API key in KES_API_KEY (or --api-key), or with the client certificate',
     'and private key files in KES_CLIENT_CERT and KES_CLIENT_KEY.',
   ].join('\n'),
-  subcommands: [create, importKey, info, ls, rm, encrypt, decrypt, dek],
+  subcommands: [create, importKey, info, ls, rm, rotate, encrypt, decrypt, dek, rewrap],
 };
