@@ -131,6 +131,8 @@ export function serverMetrics(text: string): ServerMetrics {
     kes_system_mem_stack_used: 'stackAlloc',
     kes_http_response_time_count: 'latencyCount',
     kes_http_response_time_sum: 'latencySum',
+    openkes_key_rotations_total: 'keyRotations',
+    openkes_key_rotation_failures_total: 'keyRotationFailures',
   };
   const sums: Record<string, 'requestOK' | 'requestErr' | 'requestFail'> = {
     kes_http_request_success: 'requestOK',

@@ -104,6 +104,9 @@ export interface ServerMetrics {
   heapAlloc: number;
   heapObjects: number;
   stackAlloc: number;
+  /** Automatic key rotations the server made, and those that failed (openkes only; KES: undefined). */
+  keyRotations?: number;
+  keyRotationFailures?: number;
 }
 
 export interface AuditEvent {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ApiKey } from '../../src/auth/api-key.js';
 import { runMain } from '../../src/cli/main.js';
 import { dashboard, fitLines, latencyBound, type MetricTick } from '../../src/cli/commands/metric.js';
+import { serverMetrics } from '../../src/client/parse.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 import { kes, MemoryStream } from '../helpers/cli-io.js';
 
@@ -70,5 +71,23 @@ describe('kes metric dashboard', () => {
     assert.deepEqual(fitLines(lines, 1, 10), [header], 'the header stays, even when it wraps');
     // At 20 columns the header takes 2 rows, Requests and Latency 3 each.
     assert.deepEqual(fitLines(lines, 6, 20), [header, requests]);
+  });
+});
+
+describe('kes metric: automatic rotations (openkes)', () => {
+  const base: MetricTick = { ok: 1, err: 0, fail: 0, active: 0, rate: 0, avgLatencyMs: 0, p50Ms: 0, p99Ms: 0, uptime: 1, heap: 1, stack: 0, cpus: 2, usableCpus: 2, threads: 6 };
+  const text = (t: MetricTick) => dashboard(t, 'https://127.0.0.1:7373', BUCKETS_MS, false).map(([line]) => line).join('\n');
+
+  test('the dashboard shows rotations once the server has made or failed one; KES servers show nothing new', () => {
+    assert.doesNotMatch(text(base), /Rotation/);
+    assert.doesNotMatch(text({ ...base, keyRotations: 0, keyRotationFailures: 0 }), /Rotation/);
+    assert.match(text({ ...base, keyRotations: 3, keyRotationFailures: 1 }), /^Rotation {2}3 automatic {3}1 failed$/m);
+  });
+
+  test('the metrics parser reads openkes\'s rotation counters, and leaves them out for KES', () => {
+    const kesText = '# TYPE kes_http_request_active gauge\nkes_http_request_active 0\n';
+    assert.equal(serverMetrics(kesText).keyRotations, undefined);
+    const m = serverMetrics(kesText + 'openkes_key_rotations_total 4\nopenkes_key_rotation_failures_total 2\n');
+    assert.deepEqual([m.keyRotations, m.keyRotationFailures], [4, 2]);
   });
 });

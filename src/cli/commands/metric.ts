@@ -31,6 +31,9 @@ export interface MetricTick {
   cpus: number;
   usableCpus: number;
   threads: number;
+  /** Automatic key rotations made and failed (openkes servers only). */
+  keyRotations?: number;
+  keyRotationFailures?: number;
 }
 
 function quantile(prev: ServerMetrics | undefined, cur: ServerMetrics, count: number, q: number): number {
@@ -60,6 +63,7 @@ export function tick(prev: ServerMetrics | undefined, cur: ServerMetrics, second
     cpus: cur.cpus,
     usableCpus: cur.usableCpus,
     threads: cur.threads,
+    ...(cur.keyRotations !== undefined && { keyRotations: cur.keyRotations, keyRotationFailures: cur.keyRotationFailures ?? 0 }),
   };
 }
 
@@ -101,6 +105,8 @@ export function dashboard(t: MetricTick, endpoint: string, bucketsMs: readonly n
     ['', 5],
     [`${b('Latency')}   avg ${idle ? '-' : ms(t.avgLatencyMs)}   p50 ${latencyBound(t.p50Ms, bucketsMs)}   p99 ${latencyBound(t.p99Ms, bucketsMs)}`, 1],
     [`${b('System')}    heap ${formatBytes(t.heap)}   stack ${formatBytes(t.stack)}   CPUs ${t.usableCpus}/${t.cpus}   threads ${t.threads}`, 3],
+    // Automatic rotation (openkes): shown once the server has rotated or failed to.
+    ...(t.keyRotations || t.keyRotationFailures ? [[`${b('Rotation')}  ${t.keyRotations} automatic   ${t.keyRotationFailures} failed`, 3] as const] : []),
     ['', 5],
     [paint(color, 'Ctrl-C to quit', 'gray'), 4],
   ];
