@@ -171,16 +171,17 @@ export class KesClient {
     // `{ version: undefined }` (say, a variable left unset) must not delete the whole key.
     const { version, ...call } = options;
     if (!isVersion(version)) throw new TypeError(`invalid key version ${String(version)}: versions are whole numbers from 1 to ${MAX_VERSION}`);
-    await this.drain(this.send('PUT', P.PATH_KEY_DELETE_VERSION + arg(name), { ...call, body: JSON.stringify({ version }) }));
+    await this.drain(this.send('PUT', P.PATH_KEY_DELETE_VERSION + arg(name), { ...call, body: JSON.stringify({ version }), notIdempotent: true }));
   }
 
   /**
    * Rotates a key: adds a version, which seals new data from now on, and returns its number.
    * Data sealed with earlier versions still decrypts. With `key` (32 bytes) and `cipher` the
    * new version is those bytes (bring your own key); else the server picks fresh random bytes.
-   * An openkes extension (docs/key-rings.md): KES servers answer 404 (KES_ERR_HTTP). Like every
-   * call it is retried after a network error, so an answer lost on the way back can mean one
-   * version more than asked for; the number returned is then the latest.
+   * An openkes extension (docs/key-rings.md): KES servers answer 404 (KES_ERR_HTTP). Unlike
+   * other calls it is not sent again after a lost answer or a 503, nor to another endpoint (it
+   * might have been made): only when no server can have received it (connection refused).
+   * After a ConnectionError, describeKey tells whether the version was added.
    * @throws KesError KES_ERR_KEY_NOT_FOUND, KES_ERR_INVALID_KEY_SIZE, KES_ERR_UNSUPPORTED_ALGORITHM,
    *   KES_ERR_KEY_CHANGED (409: concurrent changes, try again), KES_ERR_ROTATION_UNSUPPORTED (501)
    */
@@ -189,7 +190,7 @@ export class KesClient {
     if (key === undefined && cipher !== undefined) throw new TypeError('a cipher for the new version needs its key bytes (options.key)');
     // Without a body the server picks fresh random bytes.
     const body = key === undefined ? undefined : JSON.stringify({ key: b64(key), cipher: cipher ?? 'AES256' });
-    return parse.rotatedVersion(await this.json('PUT', P.PATH_KEY_ROTATE + arg(name), { ...call, ...(body !== undefined && { body }) }));
+    return parse.rotatedVersion(await this.json('PUT', P.PATH_KEY_ROTATE + arg(name), { ...call, ...(body !== undefined && { body }), notIdempotent: true }));
   }
 
   /**

@@ -25,6 +25,12 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Time limit for the whole exchange; 0 = none (log streams). */
   timeoutMs?: number;
+  /**
+   * The request changes something each time it is carried out (a rotation adds a version): it is
+   * sent again, or to another endpoint, only when it cannot have reached a server (the
+   * connection was refused or the name did not resolve), never after a lost answer or a 503.
+   */
+  notIdempotent?: boolean;
 }
 
 /** A successful response: status 2xx, headers and the still unread body stream. */
@@ -74,6 +80,7 @@ export class Transport {
           if (options.signal?.aborted) throw options.signal.reason;
           this.endpoints.failed(endpoint);
           lastError = connectionError(err, endpoint, this.clientCert);
+          if (options.notIdempotent && !neverSent(err)) throw lastError;
           retry ||= !isCertificateError(err);
           continue;
         }
@@ -85,6 +92,7 @@ export class Transport {
         const error = errorFromResponse(status, await readText(res), res.headers['content-type']);
         if (status < 500 || status === 501) throw error;
         this.endpoints.failed(endpoint);
+        if (options.notIdempotent) throw error;
         lastError = error;
         retry ||= status === 503;
       }
@@ -124,6 +132,12 @@ export async function readText(res: Response, limit = 1 << 20): Promise<string> 
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The request cannot have reached a server: nothing listened, or the name did not resolve. */
+function neverSent(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH';
 }
 
 /** TLS verification failures are not transient: retrying the same endpoint cannot help. */

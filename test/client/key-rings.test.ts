@@ -1,7 +1,9 @@
 /** The SDK's key ring methods against a real server: rotateKey, versions in describeKey, deleteKey({version}), rewrap. */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { KesClient, isKesError, ApiKey } from '../../src/client/index.js';
+import * as tls from 'node:tls';
+import * as net from 'node:net';
+import { KesClient, isKesError, ApiKey, ConnectionError } from '../../src/client/index.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
 /** The header of a ciphertext sealed with version n ≥ 2 (docs/key-rings.md). */
@@ -142,5 +144,74 @@ describe('KesClient key rings', () => {
     }
     await assert.rejects(kes.rotateKey('errs', { cipher: 'ChaCha20' }), TypeError, 'a cipher without key bytes');
     assert.equal((await kes.describeKey('errs')).version, 1, 'no failed call rotated');
+  });
+});
+
+describe('KesClient: rotations are not sent twice', () => {
+  let t: TestServer;
+  let swallower: tls.Server;
+  let swallowed = 0;
+  const adminKey = ApiKey.generate();
+  before(async () => {
+    t = await startTestServer((config) => {
+      config.admin = adminKey.identity;
+    });
+    // An endpoint that takes a request and drops the connection without an answer: the request
+    // may have been carried out there.
+    swallower = tls.createServer({ key: t.pki.server.keyPem, cert: t.pki.server.certPem }, (socket) => {
+      socket.once('data', () => {
+        swallowed++;
+        socket.destroy();
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => swallower.listen(0, '127.0.0.1', resolve));
+  });
+  after(async () => {
+    swallower.close();
+    await t.close();
+  });
+
+  const client = (...endpoints: string[]) => new KesClient({ endpoints, apiKey: adminKey, ca: t.pki.ca.certPem });
+  const lost = () => `127.0.0.1:${(swallower.address() as net.AddressInfo).port}`;
+
+  test('an answer lost after the request was sent: no retry, no other endpoint; other calls fail over', async () => {
+    const admin = client(`127.0.0.1:${t.port}`);
+    await admin.createKey('once');
+    const kes = client(lost(), `127.0.0.1:${t.port}`);
+    try {
+      const before = swallowed;
+      await assert.rejects(kes.rotateKey('once'), (e: unknown) => e instanceof ConnectionError);
+      assert.equal(swallowed - before, 1, 'sent once');
+      assert.equal((await admin.describeKey('once')).version, 1, 'not rotated through the other endpoint');
+      // A fresh client tries the endpoints in the given order again (a failed one goes last).
+      const again = client(lost(), `127.0.0.1:${t.port}`);
+      try {
+        await assert.rejects(again.deleteKey('once', { version: 1 }), (e: unknown) => e instanceof ConnectionError);
+        // A call that changes nothing fails over to the server that answers.
+        const fresh = client(lost(), `127.0.0.1:${t.port}`);
+        assert.equal((await fresh.describeKey('once')).version, 1);
+        fresh.close();
+      } finally {
+        again.close();
+      }
+    } finally {
+      kes.close();
+      admin.close();
+    }
+  });
+
+  test('a refused connection cannot have reached a server: the rotation goes to the next endpoint', async () => {
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const kes = client(`127.0.0.1:${port}`, `127.0.0.1:${t.port}`);
+    try {
+      await kes.createKey('refused');
+      assert.equal(await kes.rotateKey('refused'), 2);
+    } finally {
+      kes.close();
+    }
   });
 });
