@@ -15,13 +15,10 @@
 import * as http2 from 'node:http2';
 import { kesRequest, type Call } from './kes-requests.js';
 import type { HttpResult, LoadSpec } from './load-spec.js';
-import { percentile } from './stats.js';
+import { LoadTally } from './load-tally.js';
 
 type H2Spec = Extract<LoadSpec, { mode: 'h2' }>;
 type Tls = Pick<H2Spec, 'port' | 'cert' | 'key'>;
-
-/** After the deadline, how long in-flight requests may take before they count as errors. */
-const DRAIN_MS = 10_000;
 
 function connect(spec: Tls): http2.ClientHttp2Session {
   const session = http2.connect(`https://127.0.0.1:${spec.port}`, { cert: spec.cert, key: spec.key, rejectUnauthorized: false });
@@ -59,22 +56,15 @@ export function h2Call(spec: Tls): Call {
   };
 }
 
-/** The state all slots of a load share. */
-class Run {
-  readonly latencies: number[] = [];
-  requests = 0;
-  errors = 0;
-  non2xx = 0;
-  start = 0;
-  deadline = 0;
-  busySlots = 0;
-  allIdle: () => void = () => undefined;
-
+/** The state all slots of a load share: the request and the tally. */
+class Run extends LoadTally {
   constructor(
     readonly headers: http2.OutgoingHttpHeaders,
     readonly options: http2.ClientSessionRequestOptions,
     readonly body: Buffer | undefined,
-  ) {}
+  ) {
+    super();
+  }
 }
 
 /** A connection that replaces its session when the server closed it (GOAWAY, error). */
@@ -109,10 +99,7 @@ class Slot {
   send(): void {
     const run = this.run;
     this.sentAt = performance.now();
-    if (this.sentAt >= run.deadline) {
-      if (--run.busySlots === 0) run.allIdle();
-      return;
-    }
+    if (this.sentAt >= run.deadline) return run.slotIdle();
     this.status = 0;
     let stream: SlotStream;
     try {
@@ -136,16 +123,7 @@ class Slot {
   /** The stream in flight ended (ok) or failed; record it and send the next request. */
   done(ok: boolean): void {
     this.stream = undefined;
-    const run = this.run;
-    const now = performance.now();
-    if (now <= run.deadline) {
-      if (!ok) run.errors++;
-      else {
-        run.requests++;
-        if (this.status >= 200 && this.status < 300) run.latencies.push(now - this.sentAt);
-        else run.non2xx++;
-      }
-    }
+    this.run.record(ok, this.status >= 200 && this.status < 300, this.sentAt, performance.now());
     this.send();
   }
 }
@@ -178,29 +156,10 @@ export async function h2Load(spec: H2Spec): Promise<HttpResult> {
   await Promise.all(connections.map((c) => connected(c.session)));
 
   const slots = connections.flatMap((c) => Array.from({ length: spec.streams }, () => new Slot(run, c)));
-  const cpuBefore = process.cpuUsage();
-  run.start = performance.now();
-  run.deadline = run.start + spec.durationS * 1000;
-  run.busySlots = slots.length;
-  const idle = new Promise<void>((resolve) => (run.allIdle = resolve));
+  run.begin(slots.length, spec.durationS);
   for (const slot of slots) slot.send();
-
-  let drained = true;
-  await Promise.race([idle, new Promise<void>((resolve) => setTimeout(() => ((drained = false), resolve()), spec.durationS * 1000 + DRAIN_MS).unref())]);
-  const cpu = process.cpuUsage(cpuBefore);
-  const elapsedMs = performance.now() - run.start;
   // Requests that never ended (a stuck server) are errors.
-  if (!drained) run.errors += slots.filter((s) => s.stream !== undefined).length;
+  const result = await run.result(spec.durationS, () => slots.filter((s) => s.stream !== undefined).length);
   for (const c of connections) c.session.destroy();
-
-  const sorted = Float64Array.from(run.latencies).sort();
-  return {
-    reqPerSec: run.requests / spec.durationS,
-    p50: percentile(sorted, 0.5),
-    p99: percentile(sorted, 0.99),
-    requests: run.requests,
-    errors: run.errors,
-    non2xx: run.non2xx,
-    clientCpu: (cpu.user + cpu.system) / 1000 / elapsedMs,
-  };
+  return result;
 }

@@ -16,7 +16,7 @@ import * as tls from 'node:tls';
 import { kesRequest } from './kes-requests.js';
 import { h2Call } from './h2-load.js';
 import type { HttpResult, LoadSpec } from './load-spec.js';
-import { percentile } from './stats.js';
+import { LoadTally } from './load-tally.js';
 import {
   DEFAULT_WINDOW,
   FLAG,
@@ -36,26 +36,18 @@ import {
 
 type H2Spec = Extract<LoadSpec, { mode: 'h2' }>;
 
-/** After the deadline, how long in-flight requests may take before they count as errors. */
-const DRAIN_MS = 10_000;
 /** A refused or broken connection is opened again after this pause, not in a tight loop. */
 const RECONNECT_MS = 100;
 
-/** What the connections of a load share. */
-class Run {
-  readonly latencies: number[] = [];
-  requests = 0;
-  errors = 0;
-  non2xx = 0;
-  deadline = 0;
-  busySlots = 0;
-  allIdle: () => void = () => undefined;
-
+/** What the connections of a load share: the request and the tally. */
+class Run extends LoadTally {
   constructor(
     readonly spec: H2Spec,
     readonly head: RequestHead,
     readonly body: Buffer | undefined,
-  ) {}
+  ) {
+    super();
+  }
 }
 
 /** One request in flight at a time, the next sent when the last has ended. */
@@ -72,24 +64,12 @@ class Slot {
   /** Sends the next request, or goes idle after the deadline. */
   next(): void {
     const run = this.run;
-    if (performance.now() >= run.deadline) {
-      if (--run.busySlots === 0) run.allIdle();
-      return;
-    }
+    if (performance.now() >= run.deadline) return run.slotIdle();
     this.connection.submit(this);
   }
 
   done(ok: boolean): void {
-    const run = this.run;
-    const now = performance.now();
-    if (now <= run.deadline) {
-      if (!ok) run.errors++;
-      else {
-        run.requests++;
-        if (this.status === 2) run.latencies.push(now - this.sentAt);
-        else run.non2xx++;
-      }
-    }
+    this.run.record(ok, this.status === 2, this.sentAt, performance.now());
     this.next();
   }
 }
@@ -344,36 +324,16 @@ export async function h2RawLoad(spec: H2Spec): Promise<HttpResult> {
   const r = await kesRequest(spec.op, spec.keyName, h2Call(spec));
   const head: RequestHead = { method: r.method, path: r.path, authority: `127.0.0.1:${spec.port}`, contentLength: r.body?.length };
   const run = new Run(spec, head, r.body);
-  run.deadline = Infinity;
 
   // The TLS handshakes and SETTINGS exchanges are not part of the measured time.
   const connections = Array.from({ length: spec.connections }, () => new Connection(run));
   await Promise.all(connections.map((c) => c.readyOnce));
 
   const slots = connections.map((c) => Array.from({ length: spec.streams }, () => new Slot(run, c)));
-  const cpuBefore = process.cpuUsage();
-  const start = performance.now();
-  run.deadline = start + spec.durationS * 1000;
-  run.busySlots = spec.connections * spec.streams;
-  const idle = new Promise<void>((resolve) => (run.allIdle = resolve));
+  run.begin(spec.connections * spec.streams, spec.durationS);
   connections.forEach((c, i) => c.start(slots[i]!));
-
-  let drained = true;
-  await Promise.race([idle, new Promise<void>((resolve) => setTimeout(() => ((drained = false), resolve()), spec.durationS * 1000 + DRAIN_MS).unref())]);
-  const cpu = process.cpuUsage(cpuBefore);
-  const elapsedMs = performance.now() - start;
   // Requests that never ended (a stuck server) are errors.
-  if (!drained) run.errors += connections.reduce((n, c) => n + c.inFlightCount(), 0);
+  const result = await run.result(spec.durationS, () => connections.reduce((n, c) => n + c.inFlightCount(), 0));
   for (const c of connections) c.close();
-
-  const sorted = Float64Array.from(run.latencies).sort();
-  return {
-    reqPerSec: run.requests / spec.durationS,
-    p50: percentile(sorted, 0.5),
-    p99: percentile(sorted, 0.99),
-    requests: run.requests,
-    errors: run.errors,
-    non2xx: run.non2xx,
-    clientCpu: (cpu.user + cpu.system) / 1000 / elapsedMs,
-  };
+  return result;
 }
