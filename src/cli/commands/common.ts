@@ -66,6 +66,16 @@ export async function withClient<T>(ctx: CommandContext, fn: (c: KesClient) => P
   }
 }
 
+/**
+ * The arguments `NAME CIPHERTEXT [CONTEXT]` of decrypt and rewrap: a key name, then base64.
+ * @throws UsageError naming the bad argument
+ */
+export function ciphertextArgs(ctx: CommandContext, usage: string): { name: string; ciphertext: Buffer; context: Buffer | undefined } {
+  const [name, ciphertext, context] = expectArgs(ctx, 2, 3, usage);
+  nameArg(name!, 'key');
+  return { name: name!, ciphertext: base64Arg(ciphertext!, 'CIPHERTEXT'), context: context === undefined ? undefined : base64Arg(context, 'CONTEXT') };
+}
+
 /** KES's result printing: `\n<label>: <value>` lines on a terminal, a line of compact JSON in a pipe. */
 export function printResult(ctx: CommandContext, fields: Record<string, string>): void {
   if (ctx.io.stdout.isTTY) {

@@ -10,7 +10,7 @@ import { clientFlags } from '../client-env.js';
 import { cliErrorMessage } from '../errors.js';
 import { UsageError, type FlagSpec } from '../flags.js';
 import { formatDate, paint } from '../output.js';
-import { base64Arg, expectArgs, nameArg, printResult, withClient } from './common.js';
+import { base64Arg, ciphertextArgs, expectArgs, nameArg, printResult, withClient } from './common.js';
 
 /** Key versions are numbered 1 to 2^32−1. */
 const MAX_VERSION = 2 ** 32 - 1;
@@ -84,11 +84,8 @@ export const rewrap: Command = {
   flags: clientFlags(),
   examples: ['kes key rewrap my-key "$CIPHERTEXT"', 'kes key rewrap my-key "$CIPHERTEXT" "$(echo -n bucket/object | base64)"'],
   async run(ctx) {
-    const [name, ciphertext, context] = expectArgs(ctx, 2, 3, 'kes key rewrap NAME CIPHERTEXT [CONTEXT]');
-    nameArg(name!, 'key');
-    const ct = base64Arg(ciphertext!, 'CIPHERTEXT');
-    const ctxBytes = context === undefined ? undefined : base64Arg(context, 'CONTEXT');
-    const rewrapped = await withClient(ctx, (c) => ringCall(c.rewrap(name!, ct, ctxBytes, { signal: ctx.io.signal })));
+    const { name, ciphertext, context } = ciphertextArgs(ctx, 'kes key rewrap NAME CIPHERTEXT [CONTEXT]');
+    const rewrapped = await withClient(ctx, (c) => ringCall(c.rewrap(name, ciphertext, context, { signal: ctx.io.signal })));
     printResult(ctx, { ciphertext: rewrapped.toString('base64') });
   },
 };

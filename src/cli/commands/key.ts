@@ -6,7 +6,7 @@ import type { Command } from '../command.js';
 import { clientFlags, OUTPUT_FLAGS } from '../client-env.js';
 import { cliErrorMessage } from '../errors.js';
 import { formatDate, formatFields, formatList } from '../output.js';
-import { base64Arg, collect, expectArgs, nameArg, outputOf, patternToPrefix, printResult, withClient } from './common.js';
+import { base64Arg, ciphertextArgs, collect, expectArgs, nameArg, outputOf, patternToPrefix, printResult, withClient } from './common.js';
 import { deleteVersion, hasVersions, rewrap, rotate, VERSION_FLAG, versionsJson, versionsTable } from './key-ring.js';
 
 const create: Command = {
@@ -131,11 +131,8 @@ const decrypt: Command = {
   flags: clientFlags(),
   examples: ['kes key decrypt my-key "$CIPHERTEXT"', 'kes key decrypt my-key "$CIPHERTEXT" "$(echo -n bucket/object | base64)"'],
   async run(ctx) {
-    const [name, ciphertext, context] = expectArgs(ctx, 2, 3, 'kes key decrypt NAME CIPHERTEXT [CONTEXT]');
-    nameArg(name!, 'key');
-    const ct = base64Arg(ciphertext!, 'CIPHERTEXT');
-    const ctxBytes = context === undefined ? undefined : base64Arg(context, 'CONTEXT');
-    const plaintext = await withClient(ctx, (c) => c.decrypt(name!, ct, ctxBytes, { signal: ctx.io.signal }));
+    const { name, ciphertext, context } = ciphertextArgs(ctx, 'kes key decrypt NAME CIPHERTEXT [CONTEXT]');
+    const plaintext = await withClient(ctx, (c) => c.decrypt(name, ciphertext, context, { signal: ctx.io.signal }));
     printResult(ctx, { plaintext: plaintext.toString('base64') });
   },
 };
