@@ -29,7 +29,6 @@ import {
 } from './key-version.js';
 import type { HmacKey } from './hmac-key.js';
 import { ProtoWriter, readFields } from './protobuf.js';
-import { SecretKey } from './secret-key.js';
 import { Timestamp } from '../util/time.js';
 import { decodeBase64 } from '../util/base64.js';
 
@@ -85,18 +84,17 @@ export function parseKeyRing(stored: Uint8Array): KeyRing {
 
 function parseVersion(buf: Buffer): [number, KeyVersion] {
   let n = 0;
-  let key: SecretKey | undefined;
+  let key: Buffer | undefined;
   let createdAt = Timestamp.ZERO;
   let createdBy = '';
   let untyped = false;
   for (const f of readFields(buf)) {
     if (f.num === 1) n = Number(varintField(f));
-    else if (f.num === 2) key = parseSecretKey(lenField(f));
+    else if (f.num === 2) key = lenField(f);
     else if (f.num === 3) createdAt = parseTimestamp(lenField(f));
     else if (f.num === 4) createdBy = lenField(f).toString('utf8');
     else if (f.num === 5) untyped = varintField(f) !== 0n;
   }
   if (!key) throw new KeyVersionError(`key ring entry: version ${n} has no secret key`);
-  if (untyped) key = new SecretKey(key.type, key.bytes(), true);
-  return [n, { key, createdAt, createdBy }];
+  return [n, { key: parseSecretKey(key, untyped), createdAt, createdBy }];
 }

@@ -136,7 +136,8 @@ export function varintField(f: ProtoField): bigint {
   return f.value;
 }
 
-export function parseSecretKey(buf: Buffer): SecretKey {
+/** `SecretKey { 1: key bytes, 2: type }`; untyped: a legacy key stored without an algorithm (SecretKey). */
+export function parseSecretKey(buf: Buffer, untyped = false): SecretKey {
   let material: Buffer = Buffer.alloc(0);
   let typeEnum = 0n;
   for (const f of readFields(buf)) {
@@ -146,7 +147,7 @@ export function parseSecretKey(buf: Buffer): SecretKey {
   const type = (Object.keys(KEY_TYPE_ENUM) as KeyType[]).find((t) => BigInt(KEY_TYPE_ENUM[t]) === typeEnum);
   if (!type) throw new KeyVersionError('key entry has an unknown key type');
   if (material.length !== KEY_SIZE) throw new KeyVersionError('key entry has an invalid key size');
-  return new SecretKey(type, material);
+  return new SecretKey(type, material, untyped);
 }
 
 export function parseHmacKey(buf: Buffer): HmacKey {
