@@ -72,10 +72,10 @@ export function readFields(buf: Buffer): ProtoField[] {
 export class ProtoWriter {
   private readonly parts: Buffer[] = [];
 
-  /** Appends a varint field; zero values are omitted as in proto3. */
-  varint(num: number, value: bigint | number): this {
+  /** Appends a varint field; zero values are omitted as in proto3 unless force is set. */
+  varint(num: number, value: bigint | number, force = false): this {
     const v = BigInt.asUintN(64, BigInt(value));
-    if (v === 0n) return this;
+    if (v === 0n && !force) return this;
     this.parts.push(encodeTag(num, VARINT), encodeVarint(v));
     return this;
   }
@@ -102,7 +102,8 @@ function encodeTag(num: number, wire: number): Buffer {
   return encodeVarint((BigInt(num) << 3n) | BigInt(wire));
 }
 
-function encodeVarint(v: bigint): Buffer {
+/** Base-128 varint of an unsigned value below 2^64 (no tag). */
+export function encodeVarint(v: bigint): Buffer {
   const out: number[] = [];
   do {
     let b = Number(v & 0x7fn);
@@ -111,4 +112,36 @@ function encodeVarint(v: bigint): Buffer {
     out.push(b);
   } while (v !== 0n);
   return Buffer.from(out);
+}
+
+/**
+ * Reads the varints of a packed repeated field (the contents of one length-delimited field).
+ * Throws ProtobufError when a varint is truncated or longer than ten bytes.
+ */
+export function readPackedVarints(buf: Buffer): bigint[] {
+  const out: bigint[] = [];
+  let pos = 0;
+  while (pos < buf.length) {
+    let result = 0n;
+    let done = false;
+    for (let shift = 0n; shift < 70n && !done; shift += 7n) {
+      if (pos >= buf.length) throw new ProtobufError('truncated varint');
+      const b = buf[pos++]!;
+      result |= BigInt(b & 0x7f) << shift;
+      done = (b & 0x80) === 0;
+    }
+    if (!done) throw new ProtobufError('varint too long');
+    out.push(BigInt.asUintN(64, result));
+  }
+  return out;
+}
+
+/** ZigZag encoding of a signed 64-bit value for sint32/sint64 fields: 0, -1, 1, -2 → 0, 1, 2, 3. */
+export function zigzag(v: bigint): bigint {
+  return BigInt.asUintN(64, (v << 1n) ^ (v >> 63n));
+}
+
+/** Inverse of zigzag for a value read as an unsigned varint. */
+export function unzigzag(u: bigint): bigint {
+  return (u >> 1n) ^ -(u & 1n);
 }
