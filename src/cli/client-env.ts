@@ -6,7 +6,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { KesClient } from '../client/client.js';
-import { ApiKey, ApiKeyError } from '../auth/api-key.js';
+import type { ApiKey } from '../auth/api-key.js';
+import { isApiKeyError, parseClientApiKey } from '../auth/kms-credentials.js';
 import { readCaBundle } from '../pki/tls-files.js';
 import { systemErrorText } from '../util/system-error.js';
 import type { FlagSpec, FlagValues } from './flags.js';
@@ -48,7 +49,7 @@ export const DEFAULT_SERVER = '127.0.0.1:7373';
 /** Flags every client command takes (through {@link clientFlags}). */
 export const CLIENT_FLAGS: FlagSpec[] = [
   { name: 'server', short: 's', type: 'string', value: 'HOST[:PORT]', description: `Server(s) to talk to, comma-separated (default ${DEFAULT_SERVER}) [KES_SERVER]` },
-  { name: 'api-key', short: 'a', type: 'string', value: 'KEY', description: 'API key to authenticate with [KES_API_KEY]' },
+  { name: 'api-key', short: 'a', type: 'string', value: 'KEY', description: 'API key to authenticate with (kes:v1: or MinKMS k1:) [KES_API_KEY]' },
   { name: 'ca', type: 'string', value: 'PATH', description: 'Trust the CA certificate(s) in PATH (file or directory) for the server [KES_CAPATH]' },
   { name: 'insecure', short: 'k', type: 'boolean', description: 'Skip verification of the server certificate (insecure)' },
   { name: 'enclave', short: 'e', type: 'string', hidden: true, description: 'legacy, ignored' },
@@ -124,11 +125,12 @@ export async function clientFromEnv(flags: FlagValues, env: Env, setup: ClientSe
   throw new MissingCredentialsError('no API key specified: set KES_API_KEY or use --api-key (or set KES_CLIENT_CERT and KES_CLIENT_KEY); "kes identity new" makes one');
 }
 
+/** A `kes:v1:` key or a `k1:` MinKMS key (the same Ed25519 key); `k2:` keys are refused. */
 function parseApiKey({ source, value }: Setting): ApiKey {
   try {
-    return ApiKey.parse(value.trim());
+    return parseClientApiKey(value.trim());
   } catch (err) {
-    if (err instanceof ApiKeyError) throw new Error(`${source}: ${err.message}`, { cause: err });
+    if (isApiKeyError(err)) throw new Error(`${source}: ${err.message}`, { cause: err });
     throw err;
   }
 }

@@ -1,11 +1,13 @@
 /**
  * `kes identity new`: a new API key and, with --key and --cert, the same key as a PKCS #8 file
- * plus a self-signed certificate usable both as a client and as a server certificate.
+ * plus a self-signed certificate usable both as a client and as a server certificate; with
+ * --minkms also the key's `k1:` and the identity's `h1:` form (minkms-spec.md §2).
  */
 import { isIP } from 'node:net';
 import { lstat, open, rm } from 'node:fs/promises';
 import type { Command, CommandContext } from '../command.js';
 import { ApiKey } from '../../auth/api-key.js';
+import { kmsApiKeyOf, kmsIdentityOf } from '../../auth/kms-credentials.js';
 import { createCertificate } from '../../pki/x509.js';
 import { parseDuration } from '../../config/duration.js';
 import { UsageError } from '../flags.js';
@@ -34,6 +36,9 @@ export const identityNewCommand: Command = {
     'the first line of standard input.',
     '',
     '--ip, --dns, --expiry, --encrypt, --force and SUBJECT need --key and --cert.',
+    '',
+    'With --minkms two more lines follow the identity: "MinKMS API key", the same key as a MinKMS',
+    'k1: key (e.g. for MINIO_KMS_API_KEY), and "MinKMS identity", the identity in h1: form.',
   ].join('\n'),
   flags: [
     { name: 'key', type: 'string', value: 'FILE', description: 'Write the private key to FILE (PKCS #8 PEM, mode 0600)' },
@@ -43,12 +48,14 @@ export const identityNewCommand: Command = {
     { name: 'expiry', type: 'string', value: 'DURATION', description: `Validity of the certificate, in Go duration syntax (default ${DEFAULT_EXPIRY} = 1 year)` },
     { name: 'encrypt', type: 'boolean', description: 'Encrypt the private key file with a password' },
     { name: 'force', short: 'f', type: 'boolean', description: 'Overwrite existing key and certificate files' },
+    { name: 'minkms', type: 'boolean', description: 'Also print the MinKMS k1: API key and h1: identity' },
   ],
   examples: [
     'kes identity new',
     'kes identity new --key client.key --cert client.crt MinIO',
     'kes identity new --key server.key --cert server.crt --dns kes.example.com --ip 10.0.0.7 --expiry 17520h',
     'echo "$PASSWORD" | kes identity new --key client.key --cert client.crt --encrypt',
+    'kes identity new --minkms',
   ],
   run: runIdentityNew,
 };
@@ -69,6 +76,8 @@ async function runIdentityNew(ctx: CommandContext): Promise<void> {
   const { io } = ctx;
   const key = ApiKey.generate();
   const rows: [string, string][] = [];
+  const keyRows: [string, string][] = [['API key:', key.toString()], ['Identity:', key.identity]];
+  if (ctx.flags.minkms === true) keyRows.push(['MinKMS API key:', kmsApiKeyOf(key)], ['MinKMS identity:', kmsIdentityOf(key.identity)]);
   if (files !== undefined) {
     if (!files.force) for (const file of [files.keyFile, files.certFile]) await refuseExisting(file);
     const password = files.encrypt
@@ -100,10 +109,10 @@ async function runIdentityNew(ctx: CommandContext): Promise<void> {
       throw err;
     }
     rows.push(['Private key:', files.keyFile + (password === undefined ? '' : ' (encrypted)')], ['Certificate:', files.certFile]);
-    rows.push(['API key:', key.toString()], ['Identity:', key.identity]);
+    rows.push(...keyRows);
     rows.push(['Valid from:', utcDate(notBefore)], ['Valid until:', utcDate(notAfter)]);
   } else {
-    rows.push(['API key:', key.toString()], ['Identity:', key.identity]);
+    rows.push(...keyRows);
   }
   io.stdout.write(formatFields(rows, isTTY(io.stdout) && useColor(io.stdout, 'auto', io.env)));
 }
