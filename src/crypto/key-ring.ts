@@ -22,13 +22,19 @@ export class KeyRing {
   readonly latest: number;
   /** The key's HMAC key: version 1's, kept for the key's whole life. */
   readonly hmacKey: HmacKey | undefined;
+  /**
+   * The highest version number the key ever had: a retired latest version's number is never
+   * given again, so a ciphertext never meets another key under its version's number.
+   */
+  readonly highest: number;
 
   /**
    * @param versions at least one, numbered 1 to 2^32-1
    * @param hmacKey the key's HMAC key; default: that of version 1
+   * @param highest the highest version number ever used; default: the latest
    * @throws KeyRingError for an empty ring or a version number out of range
    */
-  constructor(versions: Iterable<readonly [number, KeyVersion]>, hmacKey?: HmacKey) {
+  constructor(versions: Iterable<readonly [number, KeyVersion]>, hmacKey?: HmacKey, highest = 0) {
     const sorted = [...versions].sort(([a], [b]) => a - b);
     if (sorted.length === 0) throw new KeyRingError('a key ring has at least one version');
     for (const [n] of sorted) {
@@ -38,6 +44,8 @@ export class KeyRing {
     if (this.versions.size !== sorted.length) throw new KeyRingError('a key ring has each version once');
     this.latest = sorted[sorted.length - 1]![0];
     this.hmacKey = hmacKey ?? this.versions.get(1)?.hmacKey;
+    if (!Number.isInteger(highest) || highest > MAX_VERSION) throw new KeyRingError(`key version ${highest} is out of range (1 to ${MAX_VERSION})`);
+    this.highest = Math.max(this.latest, highest);
   }
 
   /** A key of one version, as KES stores every key. */
@@ -62,21 +70,28 @@ export class KeyRing {
 
   /** The ring with a new latest version (a rotation). */
   rotated(next: KeyVersion): KeyRing {
-    if (this.latest >= MAX_VERSION) throw new KeyRingError('the key has no version numbers left');
-    return new KeyRing([...this.versions, [this.latest + 1, next]], this.hmacKey);
+    if (this.highest >= MAX_VERSION) throw new KeyRingError('the key has no version numbers left');
+    return new KeyRing([...this.versions, [this.highest + 1, next]], this.hmacKey);
   }
 
   /** The ring without version n. @throws KeyRingError for the only version, or one it lacks */
   retired(n: number): KeyRing {
     if (!this.versions.has(n)) throw new KeyRingError(`the key has no version ${n}`);
     if (this.versions.size === 1) throw new KeyRingError('the only version of a key cannot be retired');
-    return new KeyRing([...this.versions].filter(([v]) => v !== n), this.hmacKey);
+    return new KeyRing([...this.versions].filter(([v]) => v !== n), this.hmacKey, this.highest);
   }
 
   /** Seals plaintext with the latest version: KES's raw format for version 1, else versioned. */
   encrypt(plaintext: Uint8Array, associatedData?: Uint8Array, random?: RandomSource): { version: number; ciphertext: Buffer } {
-    const raw = this.versions.get(this.latest)!.key.encrypt(plaintext, associatedData, random);
-    return { version: this.latest, ciphertext: this.latest === 1 ? raw : addVersionHeader(this.latest, raw) };
+    return this.encryptWith(this.latest, plaintext, associatedData, random);
+  }
+
+  /** Seals plaintext with version n. @throws KesError KES_ERR_VERSION_NOT_FOUND */
+  encryptWith(n: number, plaintext: Uint8Array, associatedData?: Uint8Array, random?: RandomSource): { version: number; ciphertext: Buffer } {
+    const v = this.versions.get(n);
+    if (!v) throw new KesError('KES_ERR_VERSION_NOT_FOUND');
+    const raw = v.key.encrypt(plaintext, associatedData, random);
+    return { version: n, ciphertext: n === 1 ? raw : addVersionHeader(n, raw) };
   }
 
   /**
