@@ -68,6 +68,52 @@ export const ERRORS = {
   KES_ERR_ROTATION_UNSUPPORTED: { status: 501, message: 'key store cannot change keys: rotation is not supported' },
   KES_ERR_BODY_TOO_LARGE: { status: 413, message: 'request body too large' },
 
+  // MinKMS protocol (docs/minkms.md). Its SDK compares status and message of these sentinels
+  // (kms-go kms/error.go), so they differ from KES's where MinKMS's differ.
+  KMS_ERR_PERMISSION: { status: 403, message: 'access denied: insufficient permissions' },
+  KMS_ERR_KEY_EXISTS: { status: 409, message: 'key already exists' },
+  KMS_ERR_DECRYPT: { status: 400, message: 'invalid ciphertext' },
+  KMS_ERR_ENCLAVE_EXISTS: { status: 409, message: 'enclave already exists' },
+  KMS_ERR_ENCLAVE_NOT_FOUND: { status: 404, message: 'enclave does not exist' },
+  KMS_ERR_BAD_REQUEST: {
+    status: 400,
+    message: 'invalid request',
+    variants: {
+      frames: 'invalid request: malformed command frames',
+      noCommand: 'invalid request: no command',
+      tooManyCommands: 'invalid request: more than {max} commands',
+      unknownCommand: 'invalid request: unknown command {command}',
+      message: 'invalid request: malformed {command} request',
+      mixed: 'invalid request: read and write commands cannot be sent together',
+      batch: 'invalid request: {command} cannot be sent in a batch',
+      name: "invalid request: {kind} name '{name}' is empty, too long or contains invalid characters",
+      identity: "invalid request: invalid identity '{identity}'",
+      privilege: "invalid request: invalid privilege '{privilege}'",
+      length: 'invalid request: data key length must be 1 to 1024 bytes',
+      keyType: "invalid request: unsupported key type '{type}'",
+      keySize: 'invalid request: invalid key size',
+      version: 'invalid request: version must be 0 when all versions are deleted',
+      defaultEnclave: 'invalid request: the default enclave cannot be created or deleted',
+      configIdentity: 'invalid request: the identity is configured in the config file',
+      sysAdminEnclave: 'invalid request: SysAdmin identities belong to the default enclave',
+      serviceAccount: 'invalid request: a service account needs a parent identity of the same enclave',
+      logRequest: 'invalid request: malformed log request',
+    },
+  },
+  KMS_ERR_NOT_SUPPORTED: {
+    status: 501,
+    message: 'not supported',
+    variants: {
+      cluster: 'not supported: openkes servers share the key store and form no cluster',
+      hsm: 'not supported: openkes keeps no sealed state and uses no HSM',
+      listVersions: 'not supported: KEY:LISTVERSIONS is not defined by the protocol',
+      debug: 'not supported: {what}',
+    },
+  },
+  KMS_ERR_BACKUP_NOT_CONFIGURED: { status: 501, message: 'backup is not configured' },
+  KMS_ERR_BACKUP_INVALID: { status: 400, message: 'invalid backup: not an openkes backup, damaged, or encrypted under another key' },
+  KMS_ERR_STORE_NOT_EMPTY: { status: 409, message: 'key store is not empty: a backup is restored into an empty store' },
+
   // Server-side failures. Messages are generic: backend details go to the error log only.
   KES_ERR_INTERNAL: { status: 500, message: 'internal server error' },
   KES_ERR_NOT_IMPLEMENTED: { status: 501, message: 'not implemented' },

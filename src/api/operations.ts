@@ -25,3 +25,69 @@ export const OPERATIONS: ReadonlyMap<string, readonly string[]> = new Map([
 export function operationsOf(entryPoint: string): readonly string[] {
   return OPERATIONS.get(entryPoint) ?? [];
 }
+
+/**
+ * An operation as both protocols name it: the MinKMS command a runtime policy names (none for
+ * an import, which MinKMS policies cannot express) and the KES path a config policy names
+ * (none for runtime-only operations: enclaves, writes of policies and identities). `system`
+ * operations belong to no enclave and are SysAdmin's alone (docs/minkms.md "Access").
+ */
+export interface Operation {
+  readonly command?: string;
+  readonly kesPath?: string;
+  readonly system?: boolean;
+}
+
+/** Every operation of the MinKMS protocol and the KES API (docs/minkms.md "Access"). */
+export const OPS = {
+  keyCreate: { command: 'KEY:CREATE', kesPath: P.PATH_KEY_CREATE },
+  keyRotate: { command: 'KEY:CREATE', kesPath: P.PATH_KEY_ROTATE },
+  keyImport: { kesPath: P.PATH_KEY_IMPORT },
+  keyDelete: { command: 'KEY:DELETE', kesPath: P.PATH_KEY_DELETE },
+  keyDeleteVersion: { command: 'KEY:DELETE', kesPath: P.PATH_KEY_DELETE_VERSION },
+  keyStatus: { command: 'KEY:STATUS', kesPath: P.PATH_KEY_DESCRIBE },
+  keyList: { command: 'KEY:LIST', kesPath: P.PATH_KEY_LIST },
+  keyEncrypt: { command: 'KEY:ENCRYPT', kesPath: P.PATH_KEY_ENCRYPT },
+  keyDecrypt: { command: 'KEY:DECRYPT', kesPath: P.PATH_KEY_DECRYPT },
+  keyGenerate: { command: 'KEY:GENERATE', kesPath: P.PATH_KEY_GENERATE },
+  keyMac: { command: 'KEY:MAC', kesPath: P.PATH_KEY_HMAC },
+  policyCreate: { command: 'POLICY:CREATE' },
+  policyDelete: { command: 'POLICY:DELETE' },
+  policyAssign: { command: 'POLICY:ASSIGN' },
+  policyGet: { command: 'POLICY:GET', kesPath: P.PATH_POLICY_READ },
+  policyStatus: { command: 'POLICY:STATUS', kesPath: P.PATH_POLICY_DESCRIBE },
+  policyList: { command: 'POLICY:LIST', kesPath: P.PATH_POLICY_LIST },
+  identityCreate: { command: 'IDENTITY:CREATE' },
+  identityDelete: { command: 'IDENTITY:DELETE' },
+  identityStatus: { command: 'IDENTITY:STATUS', kesPath: P.PATH_IDENTITY_DESCRIBE },
+  identityList: { command: 'IDENTITY:LIST', kesPath: P.PATH_IDENTITY_LIST },
+  enclave: { system: true },
+  cluster: { system: true },
+  /** KES endpoints that are no command (status, metrics, logs, backup, debug). */
+  server: { system: true },
+} as const satisfies Record<string, Operation>;
+
+/**
+ * The operations of each KES route, for identities with runtime rights (MinKMS identities of
+ * the default enclave): a route not listed here is a `server` operation.
+ */
+export const KES_ROUTE_OPERATIONS: ReadonlyMap<string, readonly Operation[]> = new Map<string, readonly Operation[]>([
+  [P.PATH_KEY_CREATE, [OPS.keyCreate]],
+  [P.PATH_KEY_IMPORT, [OPS.keyImport]],
+  [P.PATH_KEY_DESCRIBE, [OPS.keyStatus]],
+  [P.PATH_KEY_LIST, [OPS.keyList]],
+  [P.PATH_KEY_DELETE, [OPS.keyDelete]],
+  [P.PATH_KEY_GENERATE, [OPS.keyGenerate]],
+  [P.PATH_KEY_ENCRYPT, [OPS.keyEncrypt]],
+  [P.PATH_KEY_DECRYPT, [OPS.keyDecrypt]],
+  [P.PATH_KEY_HMAC, [OPS.keyMac]],
+  [P.PATH_KEY_ROTATE, [OPS.keyRotate]],
+  [P.PATH_KEY_DELETE_VERSION, [OPS.keyDeleteVersion]],
+  [P.PATH_KEY_REWRAP, [OPS.keyDecrypt, OPS.keyEncrypt]],
+  [P.PATH_KEY_BULK_DECRYPT, [OPS.keyDecrypt]],
+  [P.PATH_POLICY_DESCRIBE, [OPS.policyStatus]],
+  [P.PATH_POLICY_READ, [OPS.policyGet]],
+  [P.PATH_POLICY_LIST, [OPS.policyList]],
+  [P.PATH_IDENTITY_DESCRIBE, [OPS.identityStatus]],
+  [P.PATH_IDENTITY_LIST, [OPS.identityList]],
+]);

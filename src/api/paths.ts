@@ -34,3 +34,18 @@ export const PATH_IDENTITY_SELF_DESCRIBE = '/v1/identity/self/describe';
 
 export const PATH_LOG_ERROR = '/v1/log/error';
 export const PATH_LOG_AUDIT = '/v1/log/audit';
+
+/**
+ * MinKMS protocol (docs/minkms.md): commands in frames to `/v1/kms` (the default enclave) and
+ * `/v1/kms/<enclave>`, health, backup, and the debug endpoints.
+ */
+export const PATH_KMS = '/v1/kms';
+export const PATH_KMS_ENCLAVE = '/v1/kms/';
+export const PATH_HEALTH_LIVE = '/v1/health/live';
+export const PATH_HEALTH_READY = '/v1/health/ready';
+export const PATH_DB = '/v1/db';
+export const PATH_DEBUG_LOG = '/v1/debug/log';
+export const PATH_DEBUG_PPROF = '/v1/debug/pprof';
+export const PATH_DEBUG_RESTART = '/v1/debug/restart';
+/** MinKMS's inter-node traffic: no client sends it; openkes servers form no cluster. */
+export const PATH_RPC = '/v1/rpc/';

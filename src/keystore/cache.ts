@@ -19,6 +19,7 @@ import { parseKeyRing } from '../crypto/key-ring-entry.js';
 import type { KeyRing } from '../crypto/key-ring.js';
 import { KeyStoreUnreachableError, type KeyStore, type KeyStoreState } from './keystore.js';
 import { CacheKeeper, type CacheExpiry, type CacheLink, type CacheReplicas, type KeeperOptions } from './cache-keeper.js';
+import { holdsKey } from './entry-names.js';
 
 export type { CacheExpiry, CacheLink } from './cache-keeper.js';
 
@@ -41,13 +42,19 @@ export interface ReplicaLink extends CacheLink {
   attach(cache: KeyCache): void;
 }
 
+/**
+ * A cached entry: a parsed key ring, or the bytes of one of openkes's own records (enclaves,
+ * policies, identities: entry-names.ts), which their readers decode.
+ */
+type Value = KeyRing | Buffer;
+
 interface Entry {
-  ring: KeyRing;
+  value: Value;
   used: boolean;
 }
 
 interface Fetch {
-  promise: Promise<KeyRing>;
+  promise: Promise<Value>;
   stale: boolean; // set when the key was invalidated while it was being fetched
 }
 
@@ -91,18 +98,32 @@ export class KeyCache {
    * @throws KesError KES_ERR_KEY_NOT_FOUND; store errors; KeyVersionError for corrupt entries.
    */
   async get(name: string): Promise<KeyRing> {
-    return this.peek(name) ?? this.load(name);
+    return this.peek(name) ?? (this.load(name) as Promise<KeyRing>);
   }
 
   /** The cached key name (marked used), or undefined: the synchronous fast path of get. */
   peek(name: string): KeyRing | undefined {
     const entry = this.entries.get(name);
-    if (!entry) return undefined;
+    if (!entry || !holdsKey(name)) return undefined;
     entry.used = true;
-    return entry.ring;
+    return entry.value as KeyRing;
   }
 
-  private async load(name: string): Promise<KeyRing> {
+  /**
+   * The bytes of one of openkes's own records (entry-names.ts), cached like keys.
+   * @throws KesError KES_ERR_KEY_NOT_FOUND; store errors
+   */
+  async getRecord(name: string): Promise<Buffer> {
+    if (holdsKey(name)) throw new Error(`'${name}' names a key, not a record`);
+    const entry = this.entries.get(name);
+    if (entry) {
+      entry.used = true;
+      return entry.value as Buffer;
+    }
+    return this.load(name) as Promise<Buffer>;
+  }
+
+  private async load(name: string): Promise<Value> {
     const pending = this.fetches.get(name);
     if (pending) return pending.promise;
 
@@ -111,18 +132,18 @@ export class KeyCache {
     const fetch: Fetch = {
       promise: this.store.get(name).then((bytes) => {
         stored = Buffer.from(bytes);
-        return parseKeyRing(stored);
+        return parseEntry(name, stored);
       }),
       stale: false,
     };
     this.fetches.set(name, fetch);
     try {
-      const ring = await fetch.promise;
+      const value = await fetch.promise;
       if (!fetch.stale && !this.closed) {
-        this.entries.set(name, { ring, used: true });
+        this.entries.set(name, { value, used: true });
         this.link.filled(name, stored!, seen);
       }
-      return ring;
+      return value;
     } finally {
       this.fetches.delete(name);
     }
@@ -189,13 +210,13 @@ export class KeyCache {
   /** Caches an entry another cache of the server fetched (not marked used). */
   insert(name: string, entry: Buffer): void {
     if (this.closed) return;
-    let ring: KeyRing;
+    let value: Value;
     try {
-      ring = parseKeyRing(entry);
+      value = parseEntry(name, entry);
     } catch {
       return; // its fetcher parsed it: cannot happen, and a corrupt entry is never cached
     }
-    this.entries.set(name, { ring, used: this.entries.get(name)?.used ?? false });
+    this.entries.set(name, { value, used: this.entries.get(name)?.used ?? false });
   }
 
   /** Drops the names (every entry for 'all'); fetches of them in flight will not be cached. */
@@ -222,6 +243,11 @@ export class KeyCache {
     }
     return used;
   }
+}
+
+/** A key's entry parsed as a ring; a record's kept as bytes. */
+function parseEntry(name: string, stored: Buffer): Value {
+  return holdsKey(name) ? parseKeyRing(stored) : stored;
 }
 
 /** The replicas of a cache's own keeper: the cache alone. */

@@ -11,6 +11,10 @@ import type { Policy } from '../policy/policy.js';
 import type { ErrorLog } from '../log/error-log.js';
 import type { ServerState, ProxySettings } from './state.js';
 import type { Route } from './routes.js';
+import { KES_ROUTE_OPERATIONS, OPS } from '../api/operations.js';
+import { DEFAULT_ENCLAVE } from '../keystore/entry-names.js';
+import { kmsIdentityOf } from '../auth/kms-credentials.js';
+import { allows, rightsOf } from './access.js';
 
 export interface Caller {
   identity: string;
@@ -24,9 +28,11 @@ export interface Caller {
  * request's path and the canonical path of every operation the route performs.
  * @param resource the path after the route prefix (a key name for key routes)
  * @param rawHeaders the request's raw header list (name, value, name, value, ...)
+ * An identity the config file does not know may have runtime rights (MinKMS identities of the
+ * default enclave, server/access.ts): only then is the answer a promise.
  * @throws KesError 400 (no usable certificate, or one no longer trusted), 403 (not allowed)
  */
-export function authenticate(state: ServerState, route: Route, path: string, resource: string, peer: Caller, rawHeaders: readonly string[]): Caller {
+export function authenticate(state: ServerState, route: Route, path: string, resource: string, peer: Caller, rawHeaders: readonly string[]): Caller | Promise<Caller> {
   if (peer.refusal) throw kesError('KES_ERR_TLS', 'untrusted', { reason: peer.refusal });
   if (route.auth === 'none') return { identity: '', ip: peer.ip };
   let caller = peer;
@@ -38,10 +44,7 @@ export function authenticate(state: ServerState, route: Route, path: string, res
   if (caller.identity === '') throw new KesError('KES_ERR_TLS');
   if (caller.identity === state.admin) return caller;
   const name = state.policies.policyNameOf(caller.identity);
-  if (name === undefined) {
-    state.errorLog.debug('access denied: identity not found', requestAttrs(path, caller));
-    throw new KesError('KES_ERR_NOT_ALLOWED');
-  }
+  if (name === undefined) return runtimeCaller(state, route, path, resource, caller);
   const policy = state.policies.get(name);
   const refused = policy === undefined ? path : refusedPath(policy, route, path, resource);
   if (refused !== undefined) {
@@ -63,6 +66,22 @@ function refusedPath(policy: Policy, route: Route, path: string, resource: strin
     if (!policy.isAllowed(operation + resource)) return operation + resource;
   }
   return undefined;
+}
+
+/**
+ * A caller without a config policy: allowed what its runtime rights in the default enclave allow
+ * each operation of the route (api/operations.ts); a route that is no such operation (status,
+ * metrics, logs) needs SysAdmin.
+ */
+async function runtimeCaller(state: ServerState, route: Route, path: string, resource: string, caller: Caller): Promise<Caller> {
+  const rights = await rightsOf(state, caller.identity, DEFAULT_ENCLAVE);
+  const subject = /^[0-9a-f]{64}$/.test(resource) ? kmsIdentityOf(resource) : resource;
+  const refused = (KES_ROUTE_OPERATIONS.get(route.path) ?? [OPS.server]).find((op) => !allows(rights, op, subject));
+  if (refused) {
+    state.errorLog.debug(rights.kind === 'none' ? 'access denied: identity not found' : 'access denied: rejected by runtime rights', requestAttrs(path, caller));
+    throw new KesError('KES_ERR_NOT_ALLOWED');
+  }
+  return caller;
 }
 
 function requestAttrs(path: string, c: Caller): [string, string][] {

@@ -9,6 +9,7 @@
  * The server that rotates writes the audit event (its own identity, the rotate path, no client
  * IP), counts it in the metrics, and logs a failure to the error log.
  */
+import { isInternalEntry } from '../keystore/entry-names.js';
 import type { RotationRule } from '../config/types.js';
 import { SecretKey } from '../crypto/secret-key.js';
 import type { KeyRing } from '../crypto/key-ring.js';
@@ -73,7 +74,7 @@ export class AutoRotation {
     const exact = !rule.pattern.endsWith('*');
     for await (const name of this.state.cache.list(prefix)) {
       if (this.stopped) return;
-      if (exact && name !== rule.pattern) continue;
+      if ((exact && name !== rule.pattern) || isInternalEntry(name)) continue;
       await this.rotateIfDue(name, rule.everyMs);
     }
   }

@@ -39,11 +39,11 @@ export interface Wire {
    * unread is stopped: HTTP/2 resets the stream once the response is out, HTTP/1.1 closes a
    * connection that would otherwise have to read a large body to its end.
    */
-  send(status: number, headers: Headers, body: string): void;
+  send(status: number, headers: Headers, body: string | Buffer): void;
   /** Sends the status and headers of a streamed response at once. */
   open(status: number, headers: Headers): void;
   /** Writes a chunk of a streamed response; false when the client is slow. */
-  write(chunk: string): boolean;
+  write(chunk: string | Buffer): boolean;
   /** Ends a streamed response. */
   end(): void;
   /** Bytes buffered for the client and not yet sent. */

@@ -55,7 +55,7 @@ export class Http1Wire implements Wire {
     return this.res.headersSent;
   }
 
-  send(status: number, headers: Headers, body: string): void {
+  send(status: number, headers: Headers, body: string | Buffer): void {
     if (this.res.headersSent) return;
     headers['content-length'] = Buffer.byteLength(body);
     // Draining a large unread body would keep the connection busy for nothing: close it.
@@ -69,7 +69,7 @@ export class Http1Wire implements Wire {
     this.res.flushHeaders();
   }
 
-  write(chunk: string): boolean {
+  write(chunk: string | Buffer): boolean {
     return this.res.write(chunk);
   }
 

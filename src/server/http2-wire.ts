@@ -49,7 +49,7 @@ export class Http2Wire implements Wire {
     return this.stream.headersSent;
   }
 
-  send(status: number, headers: Headers, body: string): void {
+  send(status: number, headers: Headers, body: string | Buffer): void {
     const stream = this.stream;
     if (stream.headersSent || stream.destroyed || stream.closed) return;
     headers[':status'] = status;
@@ -87,7 +87,7 @@ export class Http2Wire implements Wire {
     this.stream.respond(headers);
   }
 
-  write(chunk: string): boolean {
+  write(chunk: string | Buffer): boolean {
     return this.stream.write(chunk);
   }
 

@@ -14,7 +14,7 @@ import type { ServerState } from './state.js';
 import type { Reply, StreamReply, StreamWriter } from './reply.js';
 import { StreamAbort } from './reply.js';
 import { errorResponse, errorBody, describeFailure } from './error-response.js';
-import { authenticate } from './auth.js';
+import { authenticate, type Caller } from './auth.js';
 import { deadlines, type Expirable } from './deadlines.js';
 import { BodyBrokenOff, decodePath, readBody, type Headers, type Wire } from './http.js';
 
@@ -106,7 +106,7 @@ class Exchange implements RequestContext, Expirable {
     });
     let result: ReturnType<Route['handler']>;
     try {
-      if (this.method !== route.method && !(this.method === 'POST' && route.method === 'PUT')) {
+      if (this.method !== route.method && !(this.method === 'POST' && route.method === 'PUT') && !route.alsoAccepts?.includes(this.method as Route['method'])) {
         this.sendError(kesError('KES_ERR_METHOD_NOT_ALLOWED', 'expected', { method: this.method, expected: route.method }), { accept: route.method });
         return;
       }
@@ -115,21 +115,46 @@ class Exchange implements RequestContext, Expirable {
         deadlines.add(this);
       }
       const caller = authenticate(this.state, route, this.path, this.resource, this, this.wire.rawHeaders);
-      this.identity = caller.identity;
-      this.ip = caller.ip;
-      // KES counts a request from its handler on: after the method and policy checks.
-      if (route.metered) {
-        this.metered = true;
-        this.state.runtime.metrics.requestStarted();
+      if (caller instanceof Promise) {
+        caller.then((c) => this.handle(c), (err: unknown) => this.fail(err));
+        return;
       }
-      // As in KES, the body limit refuses only callers the policy lets through (KES's handler
-      // fails to read such a body; others get 403 first).
-      const declared = Number(this.headers['content-length'] ?? 0);
-      if (route.maxBody > 0 && declared > route.maxBody) throw new KesError('KES_ERR_BODY_TOO_LARGE');
-      result = route.handler(this);
+      result = this.admitted(caller);
     } catch (err) {
       return this.fail(err);
     }
+    this.settle(result);
+  }
+
+  /** Runs the handler for a caller whose runtime rights were read from the key store. */
+  private handle(caller: Caller): void {
+    let result: ReturnType<Route['handler']>;
+    try {
+      result = this.admitted(caller);
+    } catch (err) {
+      return this.fail(err);
+    }
+    this.settle(result);
+  }
+
+  /** The handler's result for an authorized caller. */
+  private admitted(caller: Caller): ReturnType<Route['handler']> {
+    const { route } = this;
+    this.identity = caller.identity;
+    this.ip = caller.ip;
+    // KES counts a request from its handler on: after the method and policy checks.
+    if (route.metered) {
+      this.metered = true;
+      this.state.runtime.metrics.requestStarted();
+    }
+    // As in KES, the body limit refuses only callers the policy lets through (KES's handler
+    // fails to read such a body; others get 403 first).
+    const declared = Number(this.headers['content-length'] ?? 0);
+    if (route.maxBody > 0 && declared > route.maxBody) throw new KesError('KES_ERR_BODY_TOO_LARGE');
+    return route.handler(this);
+  }
+
+  private settle(result: ReturnType<Route['handler']>): void {
     if (result instanceof Promise) result.then((reply) => this.respond(reply), (err: unknown) => this.fail(err));
     else this.respond(result);
   }
@@ -204,7 +229,7 @@ class Exchange implements RequestContext, Expirable {
     }
   }
 
-  private send(status: number, headers: Headers, body = ''): void {
+  private send(status: number, headers: Headers, body: string | Buffer = ''): void {
     if (this.finished || this.wire.headersSent) return;
     this.status = status;
     this.wire.send(status, headers, body);

@@ -2,7 +2,7 @@
 
 /** Writes chunks of a streamed response; `write` returns false when the client is slow. */
 export interface StreamWriter {
-  write(chunk: string): boolean;
+  write(chunk: string | Buffer): boolean;
   /** Resolves when the client has taken the buffered data (or went away). */
   drained(): Promise<void>;
   /** Bytes buffered for the client and not yet sent. */
@@ -22,7 +22,12 @@ export interface StreamReply {
   open(): Promise<(w: StreamWriter) => Promise<void>>;
 }
 
-export type Reply = { kind: 'json'; body: unknown } | { kind: 'text'; contentType: string; body: string } | StreamReply;
+export type Reply = { kind: 'json'; body: unknown } | { kind: 'text'; contentType: string; body: string | Buffer } | StreamReply;
+
+/** A 200 response with a binary body (MinKMS frames and messages). */
+export function binary(body: Buffer, contentType = 'application/octet-stream'): Reply {
+  return { kind: 'text', contentType, body };
+}
 
 /** A 200 response with a JSON body. */
 export function json(body: unknown): Reply {

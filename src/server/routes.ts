@@ -14,6 +14,8 @@ import * as identity from './handlers/identity.js';
 import * as status from './handlers/status.js';
 import * as log from './handlers/log.js';
 import * as rotation from './handlers/rotation.js';
+import { kmsCommands } from './kms/dispatch.js';
+import * as kms from './kms/endpoints.js';
 
 /**
  * - `none`: no identity (only `/version`);
@@ -22,10 +24,14 @@ import * as rotation from './handlers/rotation.js';
  */
 export type AuthMode = 'none' | 'identify' | 'verify';
 
+export type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
+
 export type Handler = (ctx: RequestContext) => Promise<Reply | undefined> | Reply | undefined;
 
 export interface Route {
-  readonly method: 'GET' | 'PUT' | 'POST' | 'DELETE';
+  readonly method: Method;
+  /** Further methods the route answers (its handler tells them apart), e.g. GET and PUT /v1/db. */
+  readonly alsoAccepts?: readonly Method[];
   /** Exact path, or a subtree prefix ending in `/`. */
   readonly path: string;
   /** Largest accepted body in bytes (1 MB = 1,000,000 as in KES); 0 = the body is not read. */
@@ -81,6 +87,17 @@ const DEFAULT_ROUTES: readonly Omit<Route, 'operations'>[] = [
 
   { method: 'GET', path: P.PATH_LOG_ERROR, maxBody: 0, timeoutMs: 0, auth: 'verify', metered: false, listed: true, handler: log.errorLog },
   { method: 'GET', path: P.PATH_LOG_AUDIT, maxBody: 0, timeoutMs: 0, auth: 'verify', metered: false, listed: true, handler: log.auditLog },
+
+  // MinKMS (docs/minkms.md): not listed by /v1/api. The commands are authorized one by one
+  // (server/access.ts), so the routes only identify the caller.
+  { method: 'POST', path: P.PATH_KMS, maxBody: 4 * MB, timeoutMs: 15 * S, auth: 'identify', metered: true, listed: false, handler: kmsCommands },
+  { method: 'POST', path: P.PATH_KMS_ENCLAVE, maxBody: 4 * MB, timeoutMs: 15 * S, auth: 'identify', metered: true, listed: false, handler: kmsCommands },
+  { method: 'GET', path: P.PATH_HEALTH_LIVE, maxBody: 0, timeoutMs: 10 * S, auth: 'none', metered: false, listed: false, handler: kms.live },
+  { method: 'GET', path: P.PATH_HEALTH_READY, maxBody: 0, timeoutMs: 15 * S, auth: 'none', metered: false, listed: false, handler: status.ready },
+  { method: 'POST', path: P.PATH_DEBUG_LOG, maxBody: MB, timeoutMs: 0, auth: 'identify', metered: false, listed: false, handler: kms.debugLog },
+  { method: 'POST', alsoAccepts: ['GET', 'DELETE'], path: P.PATH_DEBUG_PPROF, maxBody: 0, timeoutMs: 10 * S, auth: 'identify', metered: false, listed: false, handler: kms.notSupported('profiling') },
+  { method: 'POST', path: P.PATH_DEBUG_RESTART, maxBody: 0, timeoutMs: 10 * S, auth: 'identify', metered: false, listed: false, handler: kms.notSupported('restart') },
+  { method: 'POST', path: P.PATH_RPC, maxBody: 0, timeoutMs: 10 * S, auth: 'identify', metered: false, listed: false, handler: kms.notSupported('inter-node RPC') },
 ];
 
 /** The route table with the config's `api:` overrides applied (`skip_auth` → identify only). */

@@ -23,6 +23,7 @@ import type { Metrics, MetricsSnapshot } from '../metrics/metrics.js';
 import type { BuildInfo } from '../util/build-info.js';
 import { buildRoutes, type Route } from './routes.js';
 import { Router } from './router.js';
+import { Enclaves } from '../enclaves/enclaves.js';
 
 /** Process-wide parts shared by every state. */
 export interface Runtime {
@@ -62,6 +63,8 @@ export interface ServerState {
   readonly admin: string;
   readonly policies: PolicySet;
   readonly cache: KeyCache;
+  /** MinKMS's enclaves, runtime policies and identities, in the key store. */
+  readonly enclaves: Enclaves;
   readonly routes: readonly Route[];
   readonly router: Router<Route>;
   readonly errorLog: ErrorLog;
@@ -92,6 +95,7 @@ export async function buildState(config: ServerConfig, runtime: Runtime, proxy?:
     admin: config.admin,
     policies,
     cache,
+    enclaves: new Enclaves(cache, start),
     routes,
     router: new Router(routes),
     errorLog,

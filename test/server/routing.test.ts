@@ -119,7 +119,10 @@ describe('routing and transport', () => {
   test('/version needs no identity', async () => {
     const r = await c.request('GET', '/version');
     assert.equal(r.status, 200);
-    assert.deepEqual(Object.keys(r.json()), ['version', 'commit']);
+    // KES's fields, then MinKMS's VersionResponse (docs/minkms.md): no other keys.
+    assert.deepEqual(Object.keys(r.json()), ['version', 'commit', 'api_version', 'host']);
+    assert.equal(r.json().api_version, 'v1');
+    assert.match(r.json().host, /^127\.0\.0\.1:\d+$/);
     assert.match(r.json().version, /^\d+\.\d+\.\d+/);
   });
 });

@@ -60,7 +60,7 @@ function call(path: string, resource: string, body: Buffer | undefined): Promise
 /** The JSON object of a successful reply. */
 function replyJson(reply: Reply | undefined): any {
   assert.ok(reply && reply.kind !== 'stream');
-  return reply.kind === 'json' ? reply.body : JSON.parse(reply.body);
+  return reply.kind === 'json' ? reply.body : JSON.parse(reply.body.toString());
 }
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');

@@ -11,6 +11,7 @@ import { bytesField, getField, isJsonObject, JsonFieldError, parseJsonBody, stri
 import { base64Json, json, type Reply } from '../reply.js';
 import type { RequestContext } from '../context.js';
 import { fields, jsonBody, keyName, listingPrefix, storeCall, storeError, wantsNdjson, withJsonBody, withKey, type BodyKind } from './common.js';
+import { isInternalEntry } from '../../keystore/entry-names.js';
 import { streamJsonList, streamNdjson } from './listing.js';
 
 async function storeNewKey(ctx: RequestContext, name: string, key: SecretKey): Promise<void> {
@@ -69,9 +70,14 @@ export function describeKey(ctx: RequestContext): Reply | Promise<Reply> {
 
 export async function listKeys(ctx: RequestContext): Promise<Reply> {
   const prefix = listingPrefix(ctx);
-  const names = () => ctx.state.cache.list(prefix);
+  const names = () => kesKeyNames(ctx.state.cache.list(prefix));
   const onError = (err: unknown) => storeError('list keys', err);
   return wantsNdjson(ctx) ? streamNdjson(names, (name) => ({ name }), onError) : streamJsonList('names', names, onError);
+}
+
+/** The KES keys among store entries: without openkes's own (MinKMS enclaves, policies, identities). */
+async function* kesKeyNames(names: AsyncIterable<string>): AsyncIterable<string> {
+  for await (const name of names) if (!isInternalEntry(name)) yield name;
 }
 
 export async function deleteKey(ctx: RequestContext): Promise<undefined> {

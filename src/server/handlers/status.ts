@@ -3,15 +3,25 @@ import { arch, availableParallelism, platform } from 'node:os';
 import { KesError } from '../../api/errors.js';
 import { KeyStoreUnreachableError } from '../../keystore/keystore.js';
 import { renderPrometheus } from '../../metrics/metrics.js';
-import { json, type Reply } from '../reply.js';
+import { binary, json, type Reply } from '../reply.js';
+import { VersionResponse } from '../../kms/messages.js';
 import type { RequestContext } from '../context.js';
 
 /** Go's names for Node's platform and architecture. */
 const GOARCH: Record<string, string> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x' };
 
+/**
+ * `/version` for both protocols: KES's clients read version and commit, MinKMS's SDK a
+ * VersionResponse — as protobuf-JSON, whose decoder refuses unknown keys, so the body has its
+ * fields only, or as binary when asked for `application/octet-stream`. MinIO reports `host` as
+ * the server it reached, so it is the request's host.
+ */
 export function version(ctx: RequestContext): Reply {
   const { version, commit } = ctx.state.runtime.build;
-  return json({ version, commit });
+  const host = ctx.headers[':authority'] ?? ctx.headers.host ?? '';
+  const answer = { version, commit, apiVersion: 'v1', host: typeof host === 'string' ? host : '', fips140: false };
+  if (ctx.headers.accept === 'application/octet-stream') return binary(VersionResponse.encode(answer));
+  return json({ version, commit, api_version: answer.apiVersion, host: answer.host });
 }
 
 /**
