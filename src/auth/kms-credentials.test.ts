@@ -21,7 +21,7 @@ import {
 import { createSelfSignedFromApiKey } from '../pki/api-key-certificate.js';
 import { instanceOf, outcome } from '../../test/helpers/property.js';
 
-/** minkms-spec.md §2.4: seed = bytes 0x00 … 0x1f. */
+/** docs/minkms.md "Identities": seed = bytes 0x00 … 0x1f. */
 const EXAMPLE = {
   seed: Buffer.from([...Array(32).keys()]),
   k1: 'k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8',
@@ -33,7 +33,7 @@ const EXAMPLE = {
   k2h1: 'h1:qPDLDm2YqNmz2tOtZplAjSBFA3PYtU2NYVmst6Pp6lg',
 };
 
-describe('MinKMS credentials: the worked example (minkms-spec.md §2.4)', () => {
+describe('MinKMS credentials: the worked example (docs/minkms.md "Identities")', () => {
   test('k1 key → SPKI, identity in hex and h1 forms', () => {
     const key = KmsApiKey.parse(EXAMPLE.k1);
     assert.equal(key.type, 'k1');

@@ -1,7 +1,7 @@
 /**
  * `kes identity new`: a new API key and, with --key and --cert, the same key as a PKCS #8 file
  * plus a self-signed certificate usable both as a client and as a server certificate; with
- * --minkms also the key's `k1:` and the identity's `h1:` form (minkms-spec.md §2).
+ * --minkms also the key's `k1:` and the identity's `h1:` form (docs/minkms.md "Identities").
  */
 import { isIP } from 'node:net';
 import { lstat, open, rm } from 'node:fs/promises';

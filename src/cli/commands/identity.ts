@@ -1,7 +1,7 @@
 /**
  * `kes identity [API-KEY|FILE]` and its local subcommands (`new`, `of`): API keys and identities
  * without a server (protocol.md §2.3, §15.3), and with --minkms their MinKMS forms, `k1:`/`k2:`
- * keys and `h1:` identities (minkms-spec.md §2). The server-side subcommands (`info`, `ls`) are
+ * keys and `h1:` identities (docs/minkms.md "Identities"). The server-side subcommands (`info`, `ls`) are
  * appended to `subcommands` by commands/index.ts.
  */
 import type { KeyObject } from 'node:crypto';
