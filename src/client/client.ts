@@ -15,7 +15,8 @@
 import { createPrivateKey } from 'node:crypto';
 import * as P from '../api/paths.js';
 import { KesError } from '../api/errors.js';
-import { ApiKey } from '../auth/api-key.js';
+import type { ApiKey } from '../auth/api-key.js';
+import { parseClientApiKey } from '../auth/kms-credentials.js';
 import { isValidName } from '../policy/names.js';
 import { createSelfSignedFromApiKey } from '../pki/api-key-certificate.js';
 import { Transport, readText, type RequestOptions } from './transport.js';
@@ -25,7 +26,10 @@ import type { ApiInfo, AuditEvent, DataKey, ErrorEvent, IdentityInfo, KeyAlgorit
 export interface ClientOptions {
   /** One endpoint or several (failover); `https://` is added when missing. */
   endpoints: string | readonly string[];
-  /** Authenticate with an API key (`kes:v1:...`): a client certificate is made from it in memory. */
+  /**
+   * Authenticate with an API key (`kes:v1:...`, or a MinKMS `k1:...` key, which is the same
+   * Ed25519 key): a client certificate is made from it in memory. MinKMS `k2:` (ECDSA) keys are refused.
+   */
   apiKey?: string | ApiKey;
   /** Or authenticate with a client certificate and its private key (PEM). */
   cert?: string;
@@ -53,6 +57,12 @@ export interface RotateKeyOptions extends CallOptions {
   cipher?: KeyAlgorithm;
 }
 
+/** Options of {@link KesClient.backup} and {@link KesClient.restore}. */
+export interface TransferOptions extends CallOptions {
+  /** Time limit of the request in milliseconds (default 10 minutes). */
+  timeoutMs?: number;
+}
+
 /** Options of {@link KesClient.deleteKey}. */
 export interface DeleteKeyOptions extends CallOptions {
   /** Retire only this version of the key, not the key. */
@@ -77,7 +87,7 @@ export class KesClient {
     let key = options.key;
     if (options.apiKey !== undefined) {
       if (cert !== undefined || key !== undefined) throw new TypeError('use either an API key or a certificate and key, not both');
-      const apiKey = typeof options.apiKey === 'string' ? ApiKey.parse(options.apiKey) : options.apiKey;
+      const apiKey = typeof options.apiKey === 'string' ? parseClientApiKey(options.apiKey) : options.apiKey;
       cert = createSelfSignedFromApiKey(apiKey).pem;
       key = apiKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
       this.identity = apiKey.identity;
@@ -281,6 +291,52 @@ export class KesClient {
     return this.events(P.PATH_LOG_ERROR, (o) => ({ message: typeof o.message === 'string' ? o.message : '' }), options);
   }
 
+  // ---- backup ----------------------------------------------------------------------------
+
+  /**
+   * A snapshot of the server's whole key store (keys, and openkes's enclaves, policies and
+   * identities), encrypted under the server's backup key (`backup.key`, docs/backup.md): what
+   * MinKMS's ReadDB reads. An openkes extension that needs the admin; the snapshot is made in
+   * one request, with a time limit of 10 minutes unless options.timeoutMs says otherwise.
+   * @throws KesError KMS_ERR_BACKUP_NOT_CONFIGURED (501) when the server has no backup key,
+   *   KES_ERR_NOT_ALLOWED, KES_ERR_STORE_FAILED (502)
+   */
+  async backup(options: TransferOptions = {}): Promise<Buffer> {
+    const { timeoutMs, ...call } = options;
+    const res = await this.send('GET', P.PATH_DB, { ...call, headers: { accept: 'application/octet-stream' }, timeoutMs: timeoutMs ?? TRANSFER_TIMEOUT_MS });
+    return readBytes(res, MAX_SNAPSHOT_SIZE);
+  }
+
+  /**
+   * Restores a snapshot of {@link backup} into the server's key store, which must be empty (any
+   * store type; the server's backup key must be the one the snapshot was made under): what
+   * MinKMS's WriteDB writes. Returns the number of entries restored, or undefined when the
+   * server does not report it (MinKMS). Never sent again after a lost answer or a 503: after a
+   * ConnectionError, a listing tells whether it was restored.
+   * @throws KesError KMS_ERR_BACKUP_INVALID (400: damaged, or made under another key),
+   *   KMS_ERR_STORE_NOT_EMPTY (409), KMS_ERR_BACKUP_NOT_CONFIGURED (501), KES_ERR_NOT_ALLOWED,
+   *   KES_ERR_BODY_TOO_LARGE (413), KES_ERR_STORE_FAILED (502: nothing restored, or the restore
+   *   stopped midway; the server's error log says how many entries were written)
+   */
+  async restore(snapshot: Uint8Array, options: TransferOptions = {}): Promise<number | undefined> {
+    const { timeoutMs, ...call } = options;
+    const body = Buffer.from(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength);
+    const res = await this.send('PUT', P.PATH_DB, {
+      ...call,
+      body,
+      headers: { 'content-type': 'application/octet-stream' },
+      timeoutMs: timeoutMs ?? TRANSFER_TIMEOUT_MS,
+      notIdempotent: true,
+    });
+    const text = await readText(res);
+    try {
+      const entries = (JSON.parse(text) as { entries?: unknown } | null)?.entries;
+      return typeof entries === 'number' && Number.isSafeInteger(entries) && entries >= 0 ? entries : undefined;
+    } catch {
+      return undefined; // MinKMS answers without a body
+    }
+  }
+
   // ---- plumbing --------------------------------------------------------------------------
 
   private send(method: string, path: string, options: CallOptions & RequestOptions = {}) {
@@ -329,6 +385,26 @@ export class KesClient {
       res.destroy();
     }
   }
+}
+
+/** How long a backup or restore may take by default: a large store, a slow key store. */
+const TRANSFER_TIMEOUT_MS = 10 * 60_000;
+/** The largest snapshot the client reads (a key store of millions of keys). */
+const MAX_SNAPSHOT_SIZE = 1 << 30;
+
+/** Reads a binary response body, at most limit bytes. */
+async function readBytes(res: Awaited<ReturnType<KesClient['send']>>, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      res.destroy();
+      throw new Error(`response body larger than ${limit} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }
 
 /** Objects of an NDJSON stream, one per line; blank lines are skipped. */

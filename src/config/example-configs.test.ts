@@ -54,9 +54,9 @@ test('docs/kes-config.example.yml loads without warnings, also with its commente
   const text = readFileSync(`${repo}docs/kes-config.example.yml`, 'utf8');
   assert.deepEqual(warningsOf(text, 'kes-config.example.yml', repo).map((w) => w.message), []);
   // Uncomment the optional fields (`# name: value`, keeping the indentation after the `# `).
-  const fields = 'password|ca|proxy|identities|header|cert|ticket_lifetime|max_connections|audit_file|path|max_size|checkpoint_every|checkpoint_interval';
+  const fields = 'password|ca|proxy|identities|header|cert|ticket_lifetime|max_connections|audit_file|path|max_size|checkpoint_every|checkpoint_interval|backup|key';
   const fixed = text.replace(new RegExp(`^(\\s*)# (\\s*(?:${fields}):)`, 'gm'), '$1$2');
-  assert.ok((fixed.match(/^\s*(ticket_lifetime|max_connections|audit_file):/gm) ?? []).length === 3, 'the optional fields are uncommented');
+  assert.ok((fixed.match(/^\s*(ticket_lifetime|max_connections|audit_file|backup):/gm) ?? []).length === 4, 'the optional fields are uncommented');
   assert.deepEqual(warningsOf(fixed, 'kes-config.example.yml', repo).map((w) => w.message), []);
 });
 

@@ -4,6 +4,7 @@ import { checkAddress } from './address.js';
 import { readApiConfig, readMaxConnections } from './api-config.js';
 import { checkAdminIdentity } from './admin-identity.js';
 import { readAuditFileConfig } from './audit-file-config.js';
+import { readBackupConfig } from './backup-config.js';
 import type { ConfigNode, Env } from './config-node.js';
 import { finishConfig, openConfig, readConfigFile, type ParseConfigOptions } from './config-file.js';
 import { readKeyStoreConfig } from '../keystore/registry.js';
@@ -30,6 +31,7 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Ser
   const admin = readAdmin(root);
   const tls = readTlsConfig(root.section('tls'), admin);
   const maxConnections = readMaxConnections(root.section('api'));
+  const backup = readBackupConfig(root.section('backup'));
   const config: ServerConfig = {
     address,
     admin,
@@ -41,6 +43,7 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Ser
     keys: readKeys(root),
     rotation: readRotation(root),
     ...(maxConnections !== undefined && { maxConnections }),
+    ...(backup !== undefined && { backup }),
     keystore: readKeyStoreConfig(root.section('keystore'), { baseDir: options.baseDir ?? process.cwd() }),
   };
   finishConfig(root, options);

@@ -73,6 +73,14 @@ export interface AuditFileConfig {
   checkpointIntervalMs: number;
 }
 
+import type { BackupKey } from '../backup/backup-key.js';
+
+/** `backup:` (openkes, docs/backup.md): the key of the key store's snapshots (`/v1/db`). */
+export interface BackupConfig {
+  /** Encrypts snapshots and authenticates restores; never logged or shown. */
+  key: BackupKey;
+}
+
 /** The key store section: exactly one backend's (keystore/registry.ts). */
 export type { KeyStoreConfig } from '../keystore/registry.js';
 import type { KeyStoreConfig } from '../keystore/registry.js';
@@ -105,5 +113,11 @@ export interface ServerConfig {
    * which new ones are closed at once. Absent: the server's default (10,000).
    */
   maxConnections?: number;
+  /**
+   * `backup:` (openkes, docs/backup.md): absent, `/v1/db` answers that backup is not
+   * configured. A cluster's primary must hand the key to its workers itself: it does not
+   * survive JSON (see BackupKey).
+   */
+  backup?: BackupConfig;
   keystore: KeyStoreConfig;
 }

@@ -14,6 +14,7 @@ import * as identity from './handlers/identity.js';
 import * as status from './handlers/status.js';
 import * as log from './handlers/log.js';
 import * as rotation from './handlers/rotation.js';
+import * as db from './handlers/db.js';
 import { kmsCommands } from './kms/dispatch.js';
 import * as kms from './kms/endpoints.js';
 
@@ -94,6 +95,7 @@ const DEFAULT_ROUTES: readonly Omit<Route, 'operations'>[] = [
   { method: 'POST', path: P.PATH_KMS_ENCLAVE, maxBody: 4 * MB, timeoutMs: 15 * S, auth: 'identify', metered: true, listed: false, handler: kmsCommands },
   { method: 'GET', path: P.PATH_HEALTH_LIVE, maxBody: 0, timeoutMs: 10 * S, auth: 'none', metered: false, listed: false, handler: kms.live },
   { method: 'GET', path: P.PATH_HEALTH_READY, maxBody: 0, timeoutMs: 15 * S, auth: 'none', metered: false, listed: false, handler: status.ready },
+  { method: 'GET', alsoAccepts: ['PUT'], path: P.PATH_DB, maxBody: 1024 * MB, timeoutMs: 0, auth: 'identify', metered: false, listed: false, handler: db.db },
   { method: 'POST', path: P.PATH_DEBUG_LOG, maxBody: MB, timeoutMs: 0, auth: 'identify', metered: false, listed: false, handler: kms.debugLog },
   { method: 'POST', alsoAccepts: ['GET', 'DELETE'], path: P.PATH_DEBUG_PPROF, maxBody: 0, timeoutMs: 10 * S, auth: 'identify', metered: false, listed: false, handler: kms.notSupported('profiling') },
   { method: 'POST', path: P.PATH_DEBUG_RESTART, maxBody: 0, timeoutMs: 10 * S, auth: 'identify', metered: false, listed: false, handler: kms.notSupported('restart') },

@@ -23,4 +23,6 @@ export const COMMANDS: LazyCommand[] = [
   { name: 'log', summary: 'Follow the audit or error log', load: async () => (await import('./log.js')).logCommand },
   { name: 'metric', summary: 'Watch the server\'s metrics', load: async () => (await import('./metric.js')).metricCommand },
   { name: 'migrate', summary: 'Migrate keys from one key store to another', load: async () => (await import('./migrate.js')).migrateCommand },
+  { name: 'backup', summary: 'Save an encrypted snapshot of the whole key store', load: async () => (await import('./backup.js')).backupCommand },
+  { name: 'restore', summary: 'Restore a snapshot into an empty key store', load: async () => (await import('./backup.js')).restoreCommand },
 ];

@@ -3,6 +3,7 @@
  * Each side handles them with a table of one handler per message type (primary.ts,
  * worker.ts), so that a message without a handler does not compile.
  */
+import { BackupKey } from '../../backup/backup-key.js';
 import type { MetricsSnapshot } from '../../metrics/metrics.js';
 import type { AuditEvent } from '../../log/audit-log.js';
 import type { ServerConfig } from '../../config/types.js';
@@ -13,11 +14,11 @@ export type LogKind = 'error' | 'audit';
 /** Primary → worker. */
 export type ToWorker =
   /** The answer to 'hello': the config to serve and the TLS session ticket keys (hex). */
-  | { type: 'init'; config: ServerConfig; ticketKeys: string }
+  | { type: 'init'; config: ServerConfig; backupKey?: string; ticketKeys: string }
   /** New TLS session ticket keys (hex), sent before a reload and every ticket lifetime. */
   | { type: 'ticket-keys'; ticketKeys: string }
   /** Serve this config from now on; answer 'done'. */
-  | { type: 'reload'; id: number; config: ServerConfig }
+  | { type: 'reload'; id: number; config: ServerConfig; backupKey?: string }
   /** Re-read the TLS certificates of this config; answer 'done'. */
   | { type: 'refresh-tls'; id: number; config: ServerConfig }
   | { type: 'shutdown' }
@@ -84,4 +85,17 @@ export function encodeAuditEvent(e: AuditEvent): unknown {
 export function decodeAuditEvent(event: unknown): AuditEvent {
   const e = event as Omit<AuditEvent, 'time'> & { time: string };
   return { ...e, time: Timestamp.parse(e.time) ?? Timestamp.now() };
+}
+
+/**
+ * The backup key of a config as it crosses to a worker: key objects do not survive the channel's
+ * serialization (and never print their bytes), so the key travels as base64 beside the config.
+ */
+export function backupKeyOf(config: ServerConfig): string | undefined {
+  return config.backup?.key.exportBase64();
+}
+
+/** The config a worker received, with its backup key restored. */
+export function withBackupKey(config: ServerConfig, backupKey: string | undefined): ServerConfig {
+  return backupKey === undefined ? config : { ...config, backup: { ...config.backup, key: BackupKey.parse(backupKey) } };
 }

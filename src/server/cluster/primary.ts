@@ -21,7 +21,7 @@ import { ticketLifetimeMs, TicketKeyRotation } from '../session-tickets.js';
 import { keeperLog } from '../state.js';
 import type { ServerRunner } from '../supervisor.js';
 import { PrimaryCache } from './cache-replicas.js';
-import { decodeAuditEvent, dispatch, type Handlers, type LogKind, type ToPrimary, type ToWorker } from './messages.js';
+import { backupKeyOf, decodeAuditEvent, dispatch, type Handlers, type LogKind, type ToPrimary, type ToWorker } from './messages.js';
 
 export interface ClusterOptions {
   workers: number;
@@ -133,7 +133,7 @@ class Cluster implements ServerRunner {
     await this.cache!.reload(config);
     this.config = config;
     this.tickets.rotate(ticketLifetimeMs(config.tls));
-    await this.everyWorker((id) => ({ type: 'reload', id, config }));
+    await this.everyWorker((id) => ({ type: 'reload', id, config, backupKey: backupKeyOf(config) }));
   }
 
   async refreshTls(config: ServerConfig): Promise<void> {
@@ -167,7 +167,7 @@ class Cluster implements ServerRunner {
   }
 
   private readonly handlers: Handlers<ToPrimary, [Worker]> = {
-    hello: (_, w) => this.send(w, { type: 'init', config: this.config, ticketKeys: this.tickets.keys.toString('hex') }),
+    hello: (_, w) => this.send(w, { type: 'init', config: this.config, backupKey: backupKeyOf(this.config), ticketKeys: this.tickets.keys.toString('hex') }),
     ready: (m, w) => {
       this.cache?.ready(w);
       if (this.started) return void this.o.stderr.write(`=> Worker ${w.process.pid} is serving\n`);

@@ -14,7 +14,7 @@ import { createRuntime } from '../runtime.js';
 import { describeFailure } from '../error-response.js';
 import { BridgedHub } from './bridged-hub.js';
 import { WorkerCacheLink } from './cache-link.js';
-import { decodeAuditEvent, dispatch, encodeAuditEvent, type Handlers, type LogKind, type ToPrimary, type ToWorker } from './messages.js';
+import { decodeAuditEvent, dispatch, encodeAuditEvent, withBackupKey, type Handlers, type LogKind, type ToPrimary, type ToWorker } from './messages.js';
 
 export interface WorkerOptions {
   workers: number;
@@ -87,7 +87,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
   const handlers: Handlers<ToWorker> = {
     init: (m) => {
       ticketKeys = m.ticketKeys;
-      onInit(m.config);
+      onInit(withBackupKey(m.config, m.backupKey));
     },
     'ticket-keys': (m) => {
       ticketKeys = m.ticketKeys;
@@ -95,7 +95,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
     },
     reload: (m) =>
       apply(m.id, async (s) => {
-        await s.reload(m.config);
+        await s.reload(withBackupKey(m.config, m.backupKey));
         // The primary writes log.audit_file: it needs every audit event.
         auditHub.forwardAll = m.config.log.auditFile !== undefined;
       }),
