@@ -4,22 +4,23 @@
  * entries — the MinKMS enclaves, their keys, policies and identities — do, and every store that
  * holds KES's keys holds them too:
  *
- *   `-enclave.<enclave>`              an enclave
- *   `-key.<enclave>.<key>`            a key of an enclave other than the default one
- *   `-policy.<enclave>.<policy>`      a policy
- *   `-identity.<enclave>.<identity>`  an identity (hex)
+ *   `-enclave@<enclave>`              an enclave
+ *   `-key@<enclave>@<key>`            a key of an enclave other than the default one
+ *   `-policy@<enclave>@<policy>`      a policy
+ *   `-identity@<enclave>@<identity>`  an identity (hex)
  *
- * Enclave, key and policy names follow KES's name rules (no `.`), so each name has one reading.
+ * Enclave, key and policy names follow KES's name rules (no `@`), so each name has one reading;
+ * `@` is a character every store takes in a name (the fs store refuses `.`, as KES's does).
  * Keys of the default enclave are KES's keys, under their own names.
  */
 
 /** The enclave whose keys are the KES API's keys: `/v1/kms` and `/v1/kms/default`. */
 export const DEFAULT_ENCLAVE = 'default';
 
-const ENCLAVE = '-enclave.';
-const KEY = '-key.';
-const POLICY = '-policy.';
-const IDENTITY = '-identity.';
+const ENCLAVE = '-enclave@';
+const KEY = '-key@';
+const POLICY = '-policy@';
+const IDENTITY = '-identity@';
 
 /** Reports whether a store entry is one of openkes's own, not a KES key. */
 export function isInternalEntry(name: string): boolean {
@@ -35,15 +36,15 @@ export const enclaveEntry = (enclave: string): string => ENCLAVE + enclave;
 export const enclaveEntries = (prefix = ''): string => ENCLAVE + prefix;
 
 /** The entry of a key of an enclave: its own name in the default enclave. */
-export const keyEntry = (enclave: string, key: string): string => (enclave === DEFAULT_ENCLAVE ? key : `${KEY}${enclave}.${key}`);
+export const keyEntry = (enclave: string, key: string): string => (enclave === DEFAULT_ENCLAVE ? key : `${KEY}${enclave}@${key}`);
 /** The entry-name prefix of an enclave's keys starting with prefix. */
-export const keyEntries = (enclave: string, prefix = ''): string => (enclave === DEFAULT_ENCLAVE ? prefix : `${KEY}${enclave}.${prefix}`);
+export const keyEntries = (enclave: string, prefix = ''): string => (enclave === DEFAULT_ENCLAVE ? prefix : `${KEY}${enclave}@${prefix}`);
 
-export const policyEntry = (enclave: string, policy: string): string => `${POLICY}${enclave}.${policy}`;
-export const policyEntries = (enclave: string, prefix = ''): string => `${POLICY}${enclave}.${prefix}`;
+export const policyEntry = (enclave: string, policy: string): string => `${POLICY}${enclave}@${policy}`;
+export const policyEntries = (enclave: string, prefix = ''): string => `${POLICY}${enclave}@${prefix}`;
 
-export const identityEntry = (enclave: string, identity: string): string => `${IDENTITY}${enclave}.${identity}`;
-export const identityEntries = (enclave: string, prefix = ''): string => `${IDENTITY}${enclave}.${prefix}`;
+export const identityEntry = (enclave: string, identity: string): string => `${IDENTITY}${enclave}@${identity}`;
+export const identityEntries = (enclave: string, prefix = ''): string => `${IDENTITY}${enclave}@${prefix}`;
 
 /** Every entry-name prefix of an enclave's contents (keys of the default enclave excluded). */
 export function enclaveContents(enclave: string): string[] {

@@ -3,6 +3,7 @@
  * API's keys, with the same versions; other enclaves' keys live under their own entry names
  * (keystore/entry-names.ts). Versions are the key ring's: 0 means the latest.
  */
+import { createHmac } from 'node:crypto';
 import { KesError, kesError } from '../../api/errors.js';
 import { OPS } from '../../api/operations.js';
 import { kmsIdentityOf } from '../../auth/kms-credentials.js';
@@ -226,14 +227,25 @@ export const KEY_COMMANDS: ReadonlyMap<number, CommandSpec<any, any>> = new Map<
       subject: keySubject,
       async run(x, req) {
         const ring = await ringOf(x, req.name);
-        const [number] = versionOf(ring, req.version);
-        // The key's HMAC key, the same for all its versions (docs/key-rings.md).
-        if (!ring.hmacKey) throw new KesError('KES_ERR_HMAC_NOT_SUPPORTED');
-        return { version: number, mac: ring.hmacKey.sum(req.message) };
+        const [number, v] = versionOf(ring, req.version);
+        return { version: number, mac: macKeyOf(ring, number, v).sum(req.message) };
       },
     }),
   ],
 ]);
+
+/**
+ * The MAC key of a version: version 1's is the key's HMAC key, whose MACs KES's
+ * `/v1/key/hmac/<name>` answers (and MinIO derives credentials from); a later version's (or a
+ * legacy key's, which has none) is derived from its secret key, so that each version MACs
+ * differently, as MinKMS's versions do.
+ */
+function macKeyOf(ring: KeyRing, number: number, v: KeyVersion): HmacKey {
+  if (number === 1 && ring.hmacKey) return ring.hmacKey;
+  return new HmacKey(createHmac('sha256', v.key.bytes()).update(MAC_KEY_LABEL).digest());
+}
+
+const MAC_KEY_LABEL = 'openkes MinKMS KEY:MAC key';
 
 /** The key names of an enclave starting with prefix (in the default enclave: KES's keys). */
 async function* keyNames(x: Exec, prefix: string, offset: number): AsyncIterable<string> {
