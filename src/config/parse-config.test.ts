@@ -258,3 +258,19 @@ test('YAML anchors, aliases and merge keys (<<) are followed', () => {
     (err: unknown) => err instanceof ConfigError && err.field === 'tls' && err.line === 3 && /merge key/.test(err.message),
   );
 });
+
+test("identities in MinKMS's h1: form name the same keys as their hex (admin and policy identities)", () => {
+  // docs/minkms.md "Identities": the worked example.
+  const hex = 'a050837d85070582ccf7394b0988847cc312cb88259b894899f6f239cf1791a5';
+  const h1 = 'h1:oFCDfYUHBYLM9zlLCYiEfMMSy4glm4lImfbyOc8XkaU';
+  const other = '3ecfcdf38fcbe141ae26a1030f81e96b753365a46760ae6b578698a97c59fd22';
+  const text = `address: 0.0.0.0:7373\nadmin:\n  identity: ${h1}\ntls:\n  key: k.key\n  cert: k.crt\npolicy:\n  p:\n    allow: [/v1/key/create/*]\n    identities: [${h1}]\nkeystore:\n  fs:\n    path: ./keys\n`;
+  // The admin in h1: form becomes its hex.
+  const config = parseConfig(text.replace(`identities: [${h1}]`, `identities: [${other}]`), { env: {}, filename: 'h1.yml', baseDir: here });
+  assert.equal(config.admin, hex);
+  // A policy identity in h1: form is the admin's hex, which no policy may hold.
+  assert.throws(() => parseConfig(text, { env: {}, filename: 'h1.yml', baseDir: here }), /the admin identity cannot be assigned to a policy/);
+  // An invalid h1: identity is kept as written (it disables the admin, as any non-identity does).
+  const bad = parseConfig(text.replace(`identity: ${h1}`, 'identity: h1:short').replace(`identities: [${h1}]`, `identities: [${other}]`), { env: {}, filename: 'h1.yml', baseDir: here });
+  assert.equal(bad.admin, 'h1:short');
+});

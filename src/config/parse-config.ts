@@ -3,6 +3,7 @@ export type { ParseConfigOptions } from './config-file.js';
 import { checkAddress } from './address.js';
 import { readApiConfig, readMaxConnections } from './api-config.js';
 import { checkAdminIdentity } from './admin-identity.js';
+import { parseKmsIdentity } from '../auth/kms-credentials.js';
 import { readAuditFileConfig } from './audit-file-config.js';
 import { readBackupConfig } from './backup-config.js';
 import type { ConfigNode, Env } from './config-node.js';
@@ -71,7 +72,8 @@ function readAdmin(root: ConfigNode): string {
   const legacy = root.get('root');
   if (legacy !== undefined && !admin.isNull) legacy.fail('the legacy root and admin.identity are mutually exclusive: keep only admin.identity');
   if (legacy === undefined) {
-    const identity = admin.required('identity');
+    // MinKMS's form of an identity (h1:…) names the same key: stored as KES's hex.
+    const identity = hexIdentity(admin.required('identity'));
     checkAdminIdentity(admin.at('identity'), identity);
     return identity;
   }
@@ -79,6 +81,11 @@ function readAdmin(root: ConfigNode): string {
   if (identity === '') throw legacy.error('required');
   checkAdminIdentity(legacy, identity);
   return identity;
+}
+
+/** An identity in MinKMS's form (`h1:`) as KES's hex; any other text as it is. */
+function hexIdentity(text: string): string {
+  return parseKmsIdentity(text) ?? text;
 }
 
 function readCache(expiry: ConfigNode): CacheConfig {

@@ -1,4 +1,5 @@
 /** The `policy:` section (protocol.md §3.1, §13.2, §13.3). */
+import { parseKmsIdentity } from '../auth/kms-credentials.js';
 import { isValidName } from '../policy/names.js';
 import type { ConfigNode } from './config-node.js';
 import type { PolicyConfigEntry } from './types.js';
@@ -19,7 +20,7 @@ export function readPolicies(section: ConfigNode, admin: string, proxies: readon
     const deny = policy.strings('deny', { env: false });
     const identities: string[] = [];
     for (const item of policy.get('identities')?.items() ?? []) {
-      const identity = item.text();
+      const identity = parseKmsIdentity(item.text()) ?? item.text(); // h1:… is the same identity as its hex
       if (!isValidName(identity)) item.fail(`invalid identity ${JSON.stringify(identity)}`);
       if (identity === admin) item.fail('the admin identity cannot be assigned to a policy');
       if (proxies.includes(identity)) item.fail('a TLS proxy identity cannot be assigned to a policy');
