@@ -39,6 +39,8 @@ export async function kmsCommands(ctx: RequestContext): Promise<Reply> {
   const enclave = ctx.resource === '' ? DEFAULT_ENCLAVE : validName('enclave', ctx.resource);
   try {
     const decoded = decode(await ctx.body());
+    // The audit event names what was asked (a write's success replaces it with what was done).
+    ctx.auditMessage = summary(decoded, enclave);
     const { state } = ctx;
     const rights = await rightsOf(state, ctx.identity, enclave);
     const x: Exec = { ctx, state, enclave, identity: ctx.identity, rights };
@@ -87,6 +89,15 @@ function decode(body: Buffer): Decoded[] {
       throw err;
     }
   });
+}
+
+/** `KEY:GENERATE 'minio-key'`, `KEY:STATUS 'a' and 2 more`, with the enclave unless the default. */
+function summary(decoded: readonly Decoded[], enclave: string): string {
+  const [first] = decoded;
+  const name = commandByNumber(first!.number)?.name ?? 'KEY:IMPORT';
+  const subject = first!.spec.subject(first!.req);
+  const more = decoded.length > 1 ? ` and ${decoded.length - 1} more` : '';
+  return `${name}${subject === '' ? '' : ` '${subject}'`}${more}${enclave === DEFAULT_ENCLAVE || first!.spec.system ? '' : ` in enclave '${enclave}'`}`;
 }
 
 /** KES errors that MinKMS's SDK knows under another status or message. */
