@@ -5,7 +5,8 @@
  * roots or skip verification).
  */
 import { readFile } from 'node:fs/promises';
-import { KesClient } from '../client/client.js';
+import { KesClient, type ClientOptions } from '../client/client.js';
+import type { KmsClient } from '../client/kms-client.js';
 import type { ApiKey } from '../auth/api-key.js';
 import { isApiKeyError, parseClientApiKey } from '../auth/kms-credentials.js';
 import { readCaBundle } from '../pki/tls-files.js';
@@ -42,6 +43,7 @@ export const ENV = {
   certFile: ['MINIO_KES_CERT_FILE', 'KES_CLIENT_CERT', 'MINIO_KES_CLIENT_CERT'],
   ca: ['KES_CAPATH', 'MINIO_KES_CAPATH', 'MINIO_KMS_KES_CAPATH'],
   keyPassword: ['KES_CLIENT_KEY_PASSWORD'],
+  enclave: ['KES_ENCLAVE'],
 } as const;
 
 export const DEFAULT_SERVER = '127.0.0.1:7373';
@@ -52,7 +54,7 @@ export const CLIENT_FLAGS: FlagSpec[] = [
   { name: 'api-key', short: 'a', type: 'string', value: 'KEY', description: 'API key to authenticate with (kes:v1: or MinKMS k1:) [KES_API_KEY]' },
   { name: 'ca', type: 'string', value: 'PATH', description: 'Trust the CA certificate(s) in PATH (file or directory) for the server [KES_CAPATH]' },
   { name: 'insecure', short: 'k', type: 'boolean', description: 'Skip verification of the server certificate (insecure)' },
-  { name: 'enclave', short: 'e', type: 'string', hidden: true, description: 'legacy, ignored' },
+  { name: 'enclave', short: 'e', type: 'string', hidden: true, description: 'legacy, ignored (kept for KES scripts); the MinKMS commands take it' },
 ];
 
 /**
@@ -98,6 +100,23 @@ export interface ClientSetup {
  *   variable or flag of a file that cannot be read
  */
 export async function clientFromEnv(flags: FlagValues, env: Env, setup: ClientSetup = {}): Promise<KesClient> {
+  return new KesClient(await clientOptionsFromEnv(flags, env, setup));
+}
+
+/**
+ * A client of the MinKMS protocol (enclaves, runtime policies and identities) with the same
+ * connection as {@link clientFromEnv}, for the enclave of `--enclave` or KES_ENCLAVE ('': the
+ * default enclave).
+ */
+export async function kmsClientFromEnv(flags: FlagValues, env: Env): Promise<KmsClient> {
+  const enclave = (flags.enclave as string | undefined) ?? envFirst(env, ...ENV.enclave) ?? '';
+  // Loaded when used: the KES commands never need the MinKMS protocol's code.
+  const { KmsClient } = await import('../client/kms-client.js');
+  return new KmsClient({ ...(await clientOptionsFromEnv(flags, env)), enclave });
+}
+
+/** The connection options of the flags and environment (see {@link clientFromEnv}). */
+async function clientOptionsFromEnv(flags: FlagValues, env: Env, setup: ClientSetup = {}): Promise<ClientOptions & { apiKey?: ApiKey }> {
   const endpoints = serverEndpoints(env, setup.server ?? (flags.server as string | undefined));
   const apiKey = flags['api-key'] !== undefined ? { source: '--api-key', value: flags['api-key'] as string } : envSetting(env, ENV.apiKey);
   const keyFile = envSetting(env, ENV.keyFile);
@@ -111,7 +130,7 @@ export async function clientFromEnv(flags: FlagValues, env: Env, setup: ClientSe
   // An --api-key flag wins over client certificate variables; two variables conflict.
   if (apiKey !== undefined) {
     if (apiKey.source !== '--api-key' && (keyFile || certFile)) throw new UsageError('both an API key and a client certificate are set: use only one (KES_API_KEY, or KES_CLIENT_CERT and KES_CLIENT_KEY)');
-    return new KesClient({ ...common, apiKey: parseApiKey(apiKey) });
+    return { ...common, apiKey: parseApiKey(apiKey) };
   }
   if (keyFile && certFile) {
     const [cert, key] = await Promise.all([readSetting(certFile), readSetting(keyFile)]);
@@ -119,7 +138,7 @@ export async function clientFromEnv(flags: FlagValues, env: Env, setup: ClientSe
     if (key.includes('ENCRYPTED') && keyPassword === undefined) {
       throw new MissingCredentialsError(`the private key '${keyFile.value}' is encrypted: set KES_CLIENT_KEY_PASSWORD to its password`);
     }
-    return new KesClient({ ...common, cert, key, keyPassword });
+    return { ...common, cert, key, keyPassword };
   }
   if (keyFile || certFile) throw new MissingCredentialsError(`${keyFile ? 'KES_CLIENT_KEY' : 'KES_CLIENT_CERT'} is set but ${keyFile ? 'KES_CLIENT_CERT' : 'KES_CLIENT_KEY'} is not: a client certificate needs both`);
   throw new MissingCredentialsError('no API key specified: set KES_API_KEY or use --api-key (or set KES_CLIENT_CERT and KES_CLIENT_KEY); "kes identity new" makes one');

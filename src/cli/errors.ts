@@ -49,6 +49,10 @@ export function cliErrorMessage(err: unknown): string {
     if (err.code === 'KES_ERR_NOT_ALLOWED') {
       return `${err.message}: this identity is not allowed to do that. The server admin must assign it to a policy that allows the request ("kes identity info" shows your identity and policy).`;
     }
+    if (err.code === 'KMS_ERR_PERMISSION') {
+      return `${err.message}: this identity may not do that in this enclave. Enclaves, backups and SysAdmins need a SysAdmin (the config's admin); runtime policies and identities an Admin of the enclave (docs/minkms.md "Access").`;
+    }
+    if (err.code === 'KMS_ERR_ENCLAVE_NOT_FOUND') return `${err.message}: "kes enclave ls" lists the enclaves; --enclave (or KES_ENCLAVE) names one.`;
     if (err.code === 'KES_ERR_TLS') {
       const fix = TLS_ANSWERS.find(([pattern]) => pattern.test(err.message))?.[1];
       if (fix) return `${err.message}: ${fix}`;

@@ -4,6 +4,7 @@
  * §5.2, protocol.md §20.24); a request that got no answer becomes a {@link ConnectionError}.
  */
 import { catalogue, KesError, LEGACY_MESSAGES, type KesErrorCode } from '../api/errors.js';
+import { ErrResponse } from '../kms/messages.js';
 import type { TlsProblem } from './tls-problems.js';
 
 /** The server could not be reached: refused, reset, timed out, TLS failure, DNS failure. */
@@ -57,9 +58,18 @@ const BY_STATUS: Record<number, KesErrorCode> = {
 
 /**
  * The error message of a response body: `message`, or `error` when that is empty, from a JSON
- * body; the text itself otherwise (as the KES SDK reads it).
+ * body; from a binary MinKMS ErrResponse when the type is exactly `application/octet-stream`
+ * (docs/minkms.md "Errors"); the text itself otherwise (as the KES SDK reads it).
  */
-export function responseMessage(body: string, contentType: string | undefined): string {
+export function responseMessage(raw: string | Uint8Array, contentType: string | undefined): string {
+  if (typeof raw !== 'string' && contentType === 'application/octet-stream') {
+    try {
+      return ErrResponse.decode(raw).message;
+    } catch {
+      // not an ErrResponse after all: use the text
+    }
+  }
+  const body = typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8');
   if (contentType?.startsWith('application/json')) {
     try {
       const obj = JSON.parse(body) as { message?: unknown; error?: unknown };
@@ -73,8 +83,8 @@ export function responseMessage(body: string, contentType: string | undefined): 
   return body.trim();
 }
 
-/** The KesError for an error response. */
-export function errorFromResponse(status: number, body: string, contentType: string | undefined): KesError {
+/** The KesError for an error response (its body as text or as the bytes received). */
+export function errorFromResponse(status: number, body: string | Uint8Array, contentType: string | undefined): KesError {
   const message = responseMessage(body, contentType);
   const known = KNOWN.find((k) => k.status === status && k.pattern.test(message));
   const code = known?.code ?? BY_STATUS[status] ?? (status === 406 ? 'KES_ERR_UNSUPPORTED_ALGORITHM' : 'KES_ERR_HTTP');

@@ -8,3 +8,4 @@ export { normalizeEndpoint } from './endpoints.js';
 export { KesError, isKesError, type KesErrorCode } from '../api/errors.js';
 export { ApiKey } from '../auth/api-key.js';
 export type * from './types.js';
+export * from './kms-client.js';

@@ -89,7 +89,7 @@ export class Transport {
           this.endpoints.succeeded(endpoint);
           return res;
         }
-        const error = errorFromResponse(status, await readText(res), res.headers['content-type']);
+        const error = errorFromResponse(status, await readBytes(res), res.headers['content-type']);
         if (status < 500 || status === 501) throw error;
         this.endpoints.failed(endpoint);
         if (options.notIdempotent) throw error;
@@ -121,6 +121,11 @@ export class Transport {
 
 /** Reads a response body as text (at most 1 MiB, as the KES SDK). */
 export async function readText(res: Response, limit = 1 << 20): Promise<string> {
+  return (await readBytes(res, limit)).toString('utf8');
+}
+
+/** Reads a response body as bytes (at most limit bytes; default 1 MiB). */
+export async function readBytes(res: Response, limit = 1 << 20): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of res as AsyncIterable<Buffer>) {
@@ -131,7 +136,7 @@ export async function readText(res: Response, limit = 1 << 20): Promise<string> 
     }
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 /** The request cannot have reached a server: nothing listened, or the name did not resolve. */

@@ -9,8 +9,8 @@ import { isValidName, isValidPattern } from '../../policy/names.js';
 /** The naming rule of keys, policies and identities (policy/names.ts), as the CLI states it. */
 export const NAME_RULE = "use 1 to 80 characters of A-Z a-z 0-9 _ -, not starting or ending with '-' (and not '_' alone)";
 
-/** A key, policy or identity name argument. @throws UsageError stating the naming rule */
-export function nameArg(name: string, kind: 'key' | 'policy' | 'identity'): string {
+/** A key, policy, identity or enclave name argument. @throws UsageError stating the naming rule */
+export function nameArg(name: string, kind: 'key' | 'policy' | 'identity' | 'enclave'): string {
   if (!isValidName(name)) throw new UsageError(`invalid ${kind} name ${JSON.stringify(name)}: ${NAME_RULE}`);
   return name;
 }

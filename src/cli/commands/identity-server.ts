@@ -3,6 +3,7 @@ import type { Command } from '../command.js';
 import { clientFlags, OUTPUT_FLAGS } from '../client-env.js';
 import { formatDate, formatFields, formatList, paint } from '../output.js';
 import { collect, expectArgs, nameArg, outputOf, patternToPrefix, withClient } from './common.js';
+import { listRuntimeIdentities, runtimeFlags } from './runtime.js';
 
 export const identityInfoCommand: Command = {
   name: 'info',
@@ -60,10 +61,12 @@ export const identityLsCommand: Command = {
   name: 'ls',
   summary: 'List identities',
   usage: 'kes identity ls [options] [PATTERN]',
-  flags: clientFlags(...OUTPUT_FLAGS),
-  examples: ['kes identity ls', "kes identity ls '3ecf*'"],
+  description: 'Lists the identities of the config file. With --enclave, the runtime (MinKMS) identities of that enclave instead.',
+  flags: runtimeFlags(...OUTPUT_FLAGS),
+  examples: ['kes identity ls', "kes identity ls '3ecf*'", 'kes identity ls --enclave default'],
   async run(ctx) {
     const [pattern] = expectArgs(ctx, 0, 1, 'kes identity ls [PATTERN]');
+    if (ctx.flags.enclave !== undefined) return listRuntimeIdentities(ctx, pattern);
     const names = await withClient(ctx, (c) => collect(c.listIdentities(patternToPrefix(pattern), { signal: ctx.io.signal })));
     ctx.io.stdout.write(formatList('Identity', names, outputOf(ctx)));
   },

@@ -8,15 +8,17 @@ export const COMMANDS: LazyCommand[] = [
   { name: 'server', summary: 'Start a KES server', load: async () => (await import('./server.js')).serverCommand },
   { name: 'ls', summary: 'List keys, identities or policies', load: async () => (await import('./ls.js')).lsCommand },
   { name: 'key', summary: 'Manage cryptographic keys', load: async () => (await import('./key.js')).keyCommand },
-  { name: 'policy', summary: 'Inspect policies', load: async () => (await import('./policy.js')).policyCommand },
+  { name: 'policy', summary: 'Inspect policies; manage runtime (MinKMS) policies', load: async () => (await import('./policy.js')).policyCommand },
+  { name: 'enclave', summary: 'Manage MinKMS enclaves', load: async () => (await import('./runtime.js')).enclaveCommand },
   {
     name: 'identity',
-    summary: 'Create API keys and compute identities',
+    summary: 'Create API keys, compute identities; manage runtime (MinKMS) identities',
     // The server-side identity commands join the local ones of identity.ts.
     load: async () => {
-      const [local, remote] = await Promise.all([import('./identity.js'), import('./identity-server.js')]);
+      const [local, remote, runtime] = await Promise.all([import('./identity.js'), import('./identity-server.js'), import('./runtime.js')]);
       const command = local.identityCommand;
-      return { ...command, subcommands: [...(command.subcommands ?? []), remote.identityInfoCommand, remote.identityLsCommand] };
+      const subcommands = [remote.identityInfoCommand, remote.identityLsCommand, runtime.identityCreateCommand, runtime.identityRmCommand];
+      return { ...command, subcommands: [...(command.subcommands ?? []), ...subcommands] };
     },
   },
   { name: 'status', summary: 'Show the status of the server(s)', load: async () => (await import('./status.js')).statusCommand },

@@ -3,6 +3,7 @@ import type { Command } from '../command.js';
 import { clientFlags, OUTPUT_FLAGS } from '../client-env.js';
 import { formatDate, formatFields, formatList, paint } from '../output.js';
 import { collect, expectArgs, nameArg, outputOf, patternToPrefix, withClient } from './common.js';
+import { listRuntimePolicies, policyAssignCommand, policyCreateCommand, policyRmCommand, runtimeFlags, showRuntimePolicy } from './runtime.js';
 
 const info: Command = {
   name: 'info',
@@ -28,10 +29,12 @@ const ls: Command = {
   name: 'ls',
   summary: 'List policies',
   usage: 'kes policy ls [options] [PATTERN]',
-  flags: clientFlags(...OUTPUT_FLAGS),
-  examples: ['kes policy ls', "kes policy ls 'minio*'"],
+  description: 'Lists the policies of the config file. With --enclave, the runtime (MinKMS) policies of that enclave instead.',
+  flags: runtimeFlags(...OUTPUT_FLAGS),
+  examples: ['kes policy ls', "kes policy ls 'minio*'", 'kes policy ls --enclave default'],
   async run(ctx) {
     const [pattern] = expectArgs(ctx, 0, 1, 'kes policy ls [PATTERN]');
+    if (ctx.flags.enclave !== undefined) return listRuntimePolicies(ctx, pattern);
     const names = await withClient(ctx, (c) => collect(c.listPolicies(patternToPrefix(pattern), { signal: ctx.io.signal })));
     ctx.io.stdout.write(formatList('Policy', names, outputOf(ctx)));
   },
@@ -41,12 +44,13 @@ const show: Command = {
   name: 'show',
   summary: 'Show the rules of a policy',
   usage: 'kes policy show [options] NAME',
-  description: 'Prints the allow and deny patterns of a policy (JSON when --json is set or stdout is not a terminal).',
-  flags: clientFlags(...OUTPUT_FLAGS),
-  examples: ['kes policy show minio', 'kes policy show minio --json'],
+  description: 'Prints the allow and deny patterns of a policy (JSON when --json is set or stdout is not a terminal). With --enclave, of a runtime (MinKMS) policy of that enclave.',
+  flags: runtimeFlags(...OUTPUT_FLAGS),
+  examples: ['kes policy show minio', 'kes policy show minio --json', 'kes policy show --enclave default minio'],
   async run(ctx) {
     const [name] = expectArgs(ctx, 1, 1, 'kes policy show NAME');
     nameArg(name!, 'policy');
+    if (ctx.flags.enclave !== undefined) return showRuntimePolicy(ctx, name!);
     const out = outputOf(ctx);
     const p = await withClient(ctx, (c) => c.getPolicy(name!, { signal: ctx.io.signal }));
     if (out.json || !out.tty) {
@@ -69,9 +73,11 @@ export const policyCommand: Command = {
   name: 'policy',
   usage: 'kes policy <command>',
   description: [
-    'Policies are defined in the server config file; these commands show them. They talk to the',
-    'server in KES_SERVER (or --server) and authenticate with KES_API_KEY (or --api-key), or with',
-    'the client certificate and key files in KES_CLIENT_CERT and KES_CLIENT_KEY.',
+    'Policies of the server config file are shown by info, ls and show. Runtime (MinKMS) policies',
+    'live in the key store, per enclave: create, assign and rm change them, and ls and show show',
+    'them with --enclave. The commands talk to the server in KES_SERVER (or --server) and',
+    'authenticate with KES_API_KEY (or --api-key), or with the client certificate and key files in',
+    'KES_CLIENT_CERT and KES_CLIENT_KEY.',
   ].join('\n'),
-  subcommands: [info, ls, show],
+  subcommands: [info, ls, show, policyCreateCommand, policyAssignCommand, policyRmCommand],
 };
