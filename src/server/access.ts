@@ -14,6 +14,7 @@
  * it), so each identity has its rights from exactly one place.
  */
 import type { Operation } from '../api/operations.js';
+import { parseKmsIdentity } from '../auth/kms-credentials.js';
 import { DEFAULT_ENCLAVE } from '../keystore/entry-names.js';
 import { Policy } from '../policy/policy.js';
 import type { Enclaves } from '../enclaves/enclaves.js';
@@ -52,12 +53,12 @@ export async function rightsOf(state: AccessState, identity: string, enclave: st
   if (state.policies.policyNameOf(identity) !== undefined) {
     return enclave === DEFAULT_ENCLAVE ? { kind: 'config', policy: state.policies.policyOf(identity) } : NONE;
   }
-  let record = await state.enclaves.identity(enclave, identity);
-  if (!record && enclave !== DEFAULT_ENCLAVE) {
+  if (enclave !== DEFAULT_ENCLAVE) {
+    // A SysAdmin is one everywhere, whatever an enclave's own record of it says.
     const system = await state.enclaves.identity(DEFAULT_ENCLAVE, identity);
     if (system && (await effective(state, DEFAULT_ENCLAVE, system))?.privilege === 'SysAdmin') return SYSADMIN;
-    return NONE;
   }
+  let record = await state.enclaves.identity(enclave, identity);
   if (!record) return NONE;
   record = await effective(state, enclave, record);
   if (!record) return NONE;
@@ -91,10 +92,20 @@ export function allows(rights: Rights, op: Operation, subject: string): boolean 
     case 'user':
       return !op.system && op.command !== undefined && rights.policy !== undefined && compiled(rights.policy, op.command).isAllowed(subject);
     case 'config':
-      return op.kesPath !== undefined && rights.policy !== undefined && rights.policy.isAllowed(op.kesPath + subject);
+      return op.kesPath !== undefined && rights.policy !== undefined && rights.policy.isAllowed(op.kesPath + kesSubject(subject));
     case 'none':
       return false;
   }
+}
+
+/**
+ * A subject as a KES path spells it: an `h1:` identity (MinKMS's form) in hex, as KES's
+ * `/v1/identity/describe/<identity>` names it; anything else as it is (no key, policy or listing
+ * subject contains `:`).
+ */
+function kesSubject(subject: string): string {
+  if (!subject.startsWith('h1:')) return subject;
+  return parseKmsIdentity(subject) ?? subject;
 }
 
 // A runtime policy compiled per command, once per decoded record.

@@ -6,7 +6,7 @@
  */
 import { KesError, kesError } from '../../api/errors.js';
 import { OPS } from '../../api/operations.js';
-import { identityFromEither } from '../../auth/kms-credentials.js';
+import { identityFromEither, kmsIdentityOf } from '../../auth/kms-credentials.js';
 import { DEFAULT_ENCLAVE } from '../../keystore/entry-names.js';
 import { CMD, commandByName } from '../../kms/commands.js';
 import * as M from '../../kms/messages.js';
@@ -18,7 +18,15 @@ import { wireIdentity } from './key-commands.js';
 import { page } from './paging.js';
 
 const nameSubject = (req: { name: string }) => req.name;
-const identitySubject = (req: { identity: string }) => req.identity;
+/**
+ * The subject of an identity command: the identity in its `h1:` form whichever form the request
+ * uses, so that a policy pattern naming an identity matches both spellings (and a deny cannot be
+ * passed by the other one). Text that is no identity is matched as it is (the command then fails).
+ */
+const identitySubject = (req: { identity: string }) => {
+  const id = identityFromEither(req.identity);
+  return id === undefined ? req.identity : kmsIdentityOf(id);
+};
 
 /** Privileges on the wire (IdentityResponse.Privilege). */
 const PRIVILEGE_NUMBER: Record<Privilege, number> = { SysAdmin: 1, Admin: 2, User: 3 };
@@ -282,6 +290,8 @@ export const ADMIN_COMMANDS: ReadonlyMap<number, CommandSpec<any, any>> = new Ma
           // Users create service accounts only.
           if (x.rights.kind === 'user') throw new KesError('KMS_ERR_PERMISSION');
         }
+        // A User replaces none but its own service accounts.
+        if (x.rights.kind === 'user' && existing && !(existing.serviceAccount && existing.parent === x.identity)) throw new KesError('KMS_ERR_PERMISSION');
         checkRank(x, privilege, existing);
         const record: IdentityRecord = {
           privilege,
