@@ -12,14 +12,13 @@
  * const plaintext = await kes.decrypt('my-key', dek.ciphertext, Buffer.from('bucket/object'));
  * ```
  */
-import { createPrivateKey } from 'node:crypto';
 import * as P from '../api/paths.js';
 import { KesError } from '../api/errors.js';
 import type { ApiKey } from '../auth/api-key.js';
 import { parseClientApiKey } from '../auth/kms-credentials.js';
 import { isValidName } from '../policy/names.js';
-import { createSelfSignedFromApiKey } from '../pki/api-key-certificate.js';
-import { Transport, readText, type RequestOptions } from './transport.js';
+import { readBytes, readText, type RequestOptions, type Transport } from './transport.js';
+import { connect } from './connect.js';
 import * as parse from './parse.js';
 import type { ApiInfo, AuditEvent, DataKey, ErrorEvent, IdentityInfo, KeyAlgorithm, KeyInfo, Policy, PolicyInfo, SelfInfo, ServerMetrics, ServerState } from './types.js';
 
@@ -83,23 +82,9 @@ export class KesClient {
   readonly identity?: string;
 
   constructor(options: ClientOptions) {
-    let cert = options.cert;
-    let key = options.key;
-    if (options.apiKey !== undefined) {
-      if (cert !== undefined || key !== undefined) throw new TypeError('use either an API key or a certificate and key, not both');
-      const apiKey = typeof options.apiKey === 'string' ? parseClientApiKey(options.apiKey) : options.apiKey;
-      cert = createSelfSignedFromApiKey(apiKey).pem;
-      key = apiKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-      this.identity = apiKey.identity;
-    } else if ((cert === undefined) !== (key === undefined)) {
-      throw new TypeError('a client certificate needs its private key, and the reverse');
-    }
-    if (key !== undefined && options.keyPassword !== undefined) {
-      key = createPrivateKey({ key, format: 'pem', passphrase: options.keyPassword }).export({ type: 'pkcs8', format: 'pem' }).toString();
-    }
-    const endpoints = typeof options.endpoints === 'string' ? options.endpoints.split(',') : options.endpoints;
-    const ca = typeof options.ca === 'string' ? options.ca : options.ca ? [...options.ca] : undefined;
-    this.transport = new Transport(endpoints, { cert, key, ca, insecureSkipVerify: options.insecureSkipVerify }, options.timeoutMs ?? 30_000);
+    const apiKey = typeof options.apiKey === 'string' ? parseClientApiKey(options.apiKey) : options.apiKey;
+    this.transport = connect(options, apiKey);
+    this.identity = apiKey?.identity;
   }
 
   /** The endpoints in use, normalized. */
@@ -392,20 +377,6 @@ const TRANSFER_TIMEOUT_MS = 10 * 60_000;
 /** The largest snapshot the client reads (a key store of millions of keys). */
 const MAX_SNAPSHOT_SIZE = 1 << 30;
 
-/** Reads a binary response body, at most limit bytes. */
-async function readBytes(res: Awaited<ReturnType<KesClient['send']>>, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      res.destroy();
-      throw new Error(`response body larger than ${limit} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
 
 /** Objects of an NDJSON stream, one per line; blank lines are skipped. */
 async function* ndjson(stream: AsyncIterable<Buffer | string>): AsyncIterable<Record<string, unknown>> {

@@ -16,7 +16,6 @@
  * const plaintext = await kms.decrypt('minio-key', dek.ciphertext, { associatedData: Buffer.from('{}') });
  * ```
  */
-import { createPrivateKey } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import * as P from '../api/paths.js';
 import { KesError } from '../api/errors.js';
@@ -25,10 +24,10 @@ import { identityFromEither, isKmsApiKeyText, kmsIdentityOf, KmsApiKey } from '.
 import { CMD, commandByNumber } from '../kms/commands.js';
 import { decodeFrames, encodeFrames, FrameError, type DecodedFrame, type Frame } from '../kms/frames.js';
 import * as M from '../kms/messages.js';
-import { createCertificate } from '../pki/x509.js';
 import type { CallOptions, ClientOptions } from './client.js';
 import { malformed } from './parse.js';
-import { readBytes, Transport, type RequestOptions, type Response } from './transport.js';
+import { readBytes, type RequestOptions, type Response, type Transport } from './transport.js';
+import { connect } from './connect.js';
 
 /** The MinKMS messages the client's methods take and return (KeyStatusResponse, EncryptResponse, ...). */
 export type * as KmsMessages from '../kms/messages.js';
@@ -145,23 +144,10 @@ export class KmsClient {
   readonly identity?: string;
 
   constructor(options: KmsClientOptions) {
-    let cert = options.cert;
-    let key = options.key;
-    if (options.apiKey !== undefined) {
-      if (cert !== undefined || key !== undefined) throw new TypeError('use either an API key or a certificate and key, not both');
-      const apiKey = typeof options.apiKey === 'string' ? parseApiKey(options.apiKey) : options.apiKey instanceof ApiKey ? KmsApiKey.fromApiKey(options.apiKey) : options.apiKey;
-      cert = selfSignedCertificate(apiKey);
-      key = apiKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-      this.identity = apiKey.identity;
-    } else if ((cert === undefined) !== (key === undefined)) {
-      throw new TypeError('a client certificate needs its private key, and the reverse');
-    }
-    if (key !== undefined && options.keyPassword !== undefined) {
-      key = createPrivateKey({ key, format: 'pem', passphrase: options.keyPassword }).export({ type: 'pkcs8', format: 'pem' }).toString();
-    }
-    const endpoints = typeof options.endpoints === 'string' ? options.endpoints.split(',') : options.endpoints;
-    const ca = typeof options.ca === 'string' ? options.ca : options.ca ? [...options.ca] : undefined;
-    this.transport = new Transport(endpoints, { cert, key, ca, insecureSkipVerify: options.insecureSkipVerify }, options.timeoutMs ?? 30_000);
+    const apiKey = typeof options.apiKey === 'string' ? parseApiKey(options.apiKey) : options.apiKey instanceof ApiKey ? KmsApiKey.fromApiKey(options.apiKey) : options.apiKey;
+    // The certificate MinKMS's SDK presents for an API key names its h1: identity (docs/minkms.md).
+    this.transport = connect(options, apiKey, apiKey?.kmsIdentity);
+    this.identity = apiKey?.identity;
     this.enclave = options.enclave ?? '';
   }
 
@@ -537,22 +523,3 @@ function parseApiKey(text: string): KmsApiKey {
   return isKmsApiKeyText(text) ? KmsApiKey.parse(text) : KmsApiKey.fromApiKey(ApiKey.parse(text));
 }
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-
-/**
- * The certificate a MinKMS client presents for an API key (docs/minkms.md "Identities"): self-signed,
- * CN = the `h1:` identity, 90 days, digitalSignature, clientAuth, CA = false.
- */
-function selfSignedCertificate(key: KmsApiKey): string {
-  const notBefore = new Date();
-  return createCertificate({
-    commonName: key.kmsIdentity,
-    publicKey: key.publicKey,
-    signingKey: key.privateKey,
-    notBefore,
-    notAfter: new Date(notBefore.getTime() + 90 * DAY_MS),
-    isCA: false,
-    keyUsage: ['digitalSignature'],
-    extKeyUsage: ['clientAuth'],
-  }).pem;
-}

@@ -7,7 +7,7 @@ import { parseKeyType } from '../../crypto/key-type.js';
 import { encodeKeyVersion } from '../../crypto/key-version.js';
 import { Timestamp } from '../../util/time.js';
 import { encodeBase64 } from '../../util/base64.js';
-import { bytesField, getField, isJsonObject, JsonFieldError, parseJsonBody, stringField, type JsonObject } from '../../util/json.js';
+import { bytesField, getField, isJsonObject, parseJsonBody, stringField, type JsonObject } from '../../util/json.js';
 import { base64Json, json, type Reply } from '../reply.js';
 import type { RequestContext } from '../context.js';
 import { fields, jsonBody, keyName, listingPrefix, storeCall, storeError, wantsNdjson, withJsonBody, withKey, type BodyKind } from './common.js';

@@ -15,7 +15,7 @@ import { Timestamp } from '../../util/time.js';
 import { isConfigIdentity, type Rights } from '../access.js';
 import { command, listPrefix, listSubject, validName, type CommandSpec, type Exec } from './command.js';
 import { wireIdentity } from './key-commands.js';
-import { page } from './paging.js';
+import { describedPage, page } from './paging.js';
 
 const nameSubject = (req: { name: string }) => req.name;
 /**
@@ -154,13 +154,11 @@ export const ADMIN_COMMANDS: ReadonlyMap<number, CommandSpec<any, any>> = new Ma
       subject: listSubject,
       async run(x, req) {
         const prefix = listPrefix(req.prefix);
-        const { names, continueAt } = await page(x.state.enclaves.enclaveNames(prefix), req.continueAt, req.limit, prefix);
-        const enclaves: M.EnclaveStatusResponse[] = [];
-        for (const name of names) {
+        const { items, continueAt } = await describedPage(x.state.enclaves.enclaveNames(prefix), req, prefix, async (name) => {
           const r = await x.state.enclaves.enclave(name);
-          if (r) enclaves.push(M.EnclaveStatusResponse.create({ name, createdAt: r.createdAt, createdBy: wireIdentity(r.createdBy) }));
-        }
-        return { enclaves, continueAt };
+          return r && M.EnclaveStatusResponse.create({ name, createdAt: r.createdAt, createdBy: wireIdentity(r.createdBy) });
+        });
+        return { enclaves: items, continueAt };
       },
     }),
   ],
@@ -254,13 +252,11 @@ export const ADMIN_COMMANDS: ReadonlyMap<number, CommandSpec<any, any>> = new Ma
       subject: listSubject,
       async run(x, req) {
         const prefix = listPrefix(req.prefix);
-        const { names, continueAt } = await page(x.state.enclaves.policyNames(x.enclave, prefix), req.continueAt, req.limit, prefix);
-        const policies: M.PolicyStatusResponse[] = [];
-        for (const name of names) {
+        const { items, continueAt } = await describedPage(x.state.enclaves.policyNames(x.enclave, prefix), req, prefix, async (name) => {
           const r = await x.state.enclaves.policy(x.enclave, name);
-          if (r) policies.push(M.PolicyStatusResponse.create({ name, createdAt: r.createdAt, createdBy: wireIdentity(r.createdBy) }));
-        }
-        return { policies, continueAt };
+          return r && M.PolicyStatusResponse.create({ name, createdAt: r.createdAt, createdBy: wireIdentity(r.createdBy) });
+        });
+        return { policies: items, continueAt };
       },
     }),
   ],

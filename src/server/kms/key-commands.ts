@@ -4,7 +4,7 @@
  * (keystore/entry-names.ts). Versions are the key ring's: 0 means the latest.
  */
 import { createHmac } from 'node:crypto';
-import { KesError, kesError } from '../../api/errors.js';
+import { isKesError, KesError, kesError } from '../../api/errors.js';
 import { OPS } from '../../api/operations.js';
 import { kmsIdentityOf } from '../../auth/kms-credentials.js';
 import type { KeyRing } from '../../crypto/key-ring.js';
@@ -22,7 +22,7 @@ import { Timestamp } from '../../util/time.js';
 import { storeCall } from '../handlers/common.js';
 import { changeRing } from '../handlers/ring-change.js';
 import { command, listPrefix, listSubject, validName, type CommandSpec, type Exec } from './command.js';
-import { page } from './paging.js';
+import { describedPage } from './paging.js';
 
 /** The longest data key KEY:GENERATE makes. */
 const MAX_DATA_KEY = 1024;
@@ -156,19 +156,19 @@ export const KEY_COMMANDS: ReadonlyMap<number, CommandSpec<any, any>> = new Map<
       subject: listSubject,
       async run(x, req) {
         const prefix = listPrefix(req.prefix);
-        const offset = keyEntries(x.enclave).length;
-        const names = storeCall('list keys', () => page(keyNames(x, prefix, offset), req.continueAt, req.limit, prefix));
-        const { names: found, continueAt } = await names;
-        const keys: Partial<M.KeyStatusResponse>[] = [];
-        for (const name of found) {
-          try {
-            const ring = await ringOf(x, name);
-            keys.push(keyStatus(name, ring.latest, ring.current));
-          } catch (err) {
-            if (!(err instanceof KesError && err.code === 'KES_ERR_KEY_NOT_FOUND')) throw err; // deleted since listed
-          }
-        }
-        return { keys: keys.map((k) => M.KeyStatusResponse.create(k)), continueAt };
+        const names = keyNames(x, prefix, keyEntries(x.enclave).length);
+        const { items, continueAt } = await storeCall('list keys', () =>
+          describedPage(names, req, prefix, async (name) => {
+            try {
+              const ring = await ringOf(x, name);
+              return M.KeyStatusResponse.create(keyStatus(name, ring.latest, ring.current));
+            } catch (err) {
+              if (isKesError(err, 'KES_ERR_KEY_NOT_FOUND')) return undefined; // deleted since listed
+              throw err;
+            }
+          }),
+        );
+        return { keys: items, continueAt };
       },
     }),
   ],

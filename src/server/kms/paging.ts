@@ -27,3 +27,22 @@ export async function page(names: AsyncIterable<string>, continueAt: string, lim
   }
   return { names: out, continueAt: '' };
 }
+
+/**
+ * One page of a listing, each name described by describe (undefined: the entry went away since
+ * it was listed, and is left out).
+ */
+export async function describedPage<T>(
+  names: AsyncIterable<string>,
+  req: { continueAt: string; limit: number },
+  prefix: string,
+  describe: (name: string) => Promise<T | undefined>,
+): Promise<{ items: T[]; continueAt: string }> {
+  const found = await page(names, req.continueAt, req.limit, prefix);
+  const items: T[] = [];
+  for (const name of found.names) {
+    const item = await describe(name);
+    if (item !== undefined) items.push(item);
+  }
+  return { items, continueAt: found.continueAt };
+}
