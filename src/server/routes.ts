@@ -97,8 +97,8 @@ const DEFAULT_ROUTES: readonly Omit<Route, 'operations'>[] = [
   { method: 'GET', path: P.PATH_HEALTH_READY, maxBody: 0, timeoutMs: 15 * S, auth: 'none', metered: false, listed: false, handler: status.ready },
   { method: 'GET', alsoAccepts: ['PUT'], path: P.PATH_DB, maxBody: 1024 * MB, timeoutMs: 0, auth: 'identify', metered: false, listed: false, handler: db.db },
   { method: 'POST', path: P.PATH_DEBUG_LOG, maxBody: MB, timeoutMs: 0, auth: 'identify', metered: false, listed: false, handler: kms.debugLog },
-  { method: 'POST', alsoAccepts: ['GET', 'DELETE'], path: P.PATH_DEBUG_PPROF, maxBody: 0, timeoutMs: 10 * S, auth: 'identify', metered: false, listed: false, handler: kms.notSupported('profiling') },
-  { method: 'POST', path: P.PATH_DEBUG_RESTART, maxBody: 0, timeoutMs: 10 * S, auth: 'identify', metered: false, listed: false, handler: kms.notSupported('restart') },
+  { method: 'POST', alsoAccepts: ['GET', 'DELETE'], path: P.PATH_DEBUG_PPROF, maxBody: 0, timeoutMs: 10 * S, auth: 'identify', metered: false, listed: false, handler: kms.notSupported('profiling', true) },
+  { method: 'POST', path: P.PATH_DEBUG_RESTART, maxBody: 0, timeoutMs: 10 * S, auth: 'identify', metered: false, listed: false, handler: kms.notSupported('restart', true) },
   { method: 'POST', path: P.PATH_RPC, maxBody: 0, timeoutMs: 10 * S, auth: 'identify', metered: false, listed: false, handler: kms.notSupported('inter-node RPC') },
 ];
 

@@ -1,5 +1,5 @@
 /**
- * A tiny MinKMS client for server tests, written from minkms-spec.md rather than from the
+ * A tiny MinKMS client for server tests, written from docs/minkms.md rather than from the
  * product's codec: frames built and split by hand (§5.1), binary bodies over HTTP/1.1 and HTTP/2,
  * and the MinKMS error answers (§11.2) as the SDK compares them.
  */

@@ -17,6 +17,13 @@ import type { TestCert } from '../helpers/certs.js';
 import { http2Client } from '../helpers/https-client.js';
 import { buildRoutes } from '../../src/server/routes.js';
 import { Router } from '../../src/server/router.js';
+import { kmsFrame } from '../helpers/bad-input.js';
+import * as M from '../../src/kms/messages.js';
+import { CMD } from '../../src/kms/commands.js';
+
+/** MinKMS command frames (minkms-spec.md §5). */
+const keyStatus = (name: string) => kmsFrame(CMD.KEY_STATUS, M.KeyStatusRequest.encode({ name }));
+const keyGenerate = (name: string) => kmsFrame(CMD.KEY_GENERATE, M.GenerateKeyRequest.encode({ name }));
 
 /** One request and the status it deserves when sent well-formed. */
 interface Shape {
@@ -24,7 +31,8 @@ interface Shape {
   method: string;
   /** Called once per case: fresh names keep answers stable. */
   path: (n: number) => string;
-  body?: string;
+  /** A JSON text, or the bytes of a binary body (MinKMS command frames, a LogRequest, a backup). */
+  body?: string | Buffer;
   status?: number;
   /** Sent by the app identity (a policy) instead of the admin. */
   app?: boolean;
@@ -41,7 +49,7 @@ interface Sequence {
   clean?: 'always' | 'without-body';
   /** The client resets the stream: the server owes it no answer. */
   resets?: boolean;
-  send(c: RawH2, id: number, headers: ReturnType<typeof requestHeaders>, body: string): Promise<void>;
+  send(c: RawH2, id: number, headers: ReturnType<typeof requestHeaders>, body: string | Buffer): Promise<void>;
 }
 
 const trailers = (c: RawH2, id: number) => c.send(frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, id, headerBlock([['x-trailer', '1']])));
@@ -144,6 +152,27 @@ describe('HTTP/2 frame sequences never crash the server', () => {
     { what: 'rotate: 200, JSON', method: 'PUT', path: (n) => `/v1/key/rotate/r${n}`, body: JSON.stringify({ key: Buffer.alloc(32, 2).toString('base64'), cipher: 'AES256' }), status: 200, setup: async (n) => void (await helper.request('POST', `/v1/key/create/r${n}`)) },
     { what: 'delete a missing version: 404', method: 'PUT', path: () => '/v1/key/delete-version/k', body: '{"version":99}', status: 404 },
     { what: 'rewrap: 200, JSON', method: 'PUT', path: () => '/v1/key/rewrap/k', get body() { return decryptBody(); }, status: 200 },
+    // MinKMS: binary command frames, a bare LogRequest, and the endpoints openkes does not offer.
+    { what: 'kms KEY:STATUS: 200, frames', method: 'POST', path: () => '/v1/kms', body: keyStatus('k'), status: 200 },
+    { what: 'kms batch of KEY:STATUS and KEY:GENERATE: 200, frames', method: 'POST', path: () => '/v1/kms', body: Buffer.concat([keyStatus('k'), keyGenerate('k')]), status: 200 },
+    { what: 'kms KEY:GENERATE in the enclave by a policy: 200, frames', method: 'POST', path: () => '/v1/kms/default', body: keyGenerate('k'), status: 200, app: true },
+    { what: 'kms KEY:STATUS denied by a policy: 403', method: 'POST', path: () => '/v1/kms', body: keyStatus('k'), status: 403, app: true },
+    { what: 'kms malformed frames: 400', method: 'POST', path: () => '/v1/kms', body: keyStatus('k').subarray(0, 7), status: 400 },
+    { what: 'kms missing key: 404', method: 'POST', path: () => '/v1/kms/default', body: keyStatus('missing'), status: 404 },
+    { what: 'kms invalid enclave: 400', method: 'POST', path: () => '/v1/kms/-bad', body: keyStatus('k'), status: 400 },
+    { what: 'kms unsupported command: 501', method: 'POST', path: () => '/v1/kms', body: kmsFrame(CMD.KEY_LISTVERSIONS), status: 501 },
+    { what: 'health live: 200, empty', method: 'GET', path: () => '/v1/health/live', status: 200 },
+    { what: 'health ready: 200, empty', method: 'GET', path: () => '/v1/health/ready', status: 200 },
+    // The server process has no backup key (it does not survive its JSON config).
+    { what: 'db read: 501', method: 'GET', path: () => '/v1/db', status: 501 },
+    { what: 'db write: 501', method: 'PUT', path: () => '/v1/db', body: Buffer.from('not a backup'), status: 501 },
+    { what: 'debug log: 200, endless', method: 'POST', path: () => '/v1/debug/log', body: M.LogRequest.encode({ level: 8 }), status: 200, endless: true },
+    // Sent without its body, the request is an empty LogRequest: a stream, reset as the others.
+    { what: 'debug log, a malformed LogRequest: 400', method: 'POST', path: () => '/v1/debug/log', body: Buffer.from('ffff', 'hex'), status: 400, endless: true },
+    { what: 'pprof: 501', method: 'POST', path: () => '/v1/debug/pprof', status: 501 },
+    { what: 'pprof status: 501', method: 'GET', path: () => '/v1/debug/pprof', status: 501 },
+    { what: 'restart: 501', method: 'POST', path: () => '/v1/debug/restart', status: 501 },
+    { what: 'rpc: 501', method: 'POST', path: () => '/v1/rpc/vote', status: 501 },
   ];
 
   test('the shapes cover every route of the table', () => {

@@ -298,6 +298,19 @@ describe('MinKMS access', () => {
     assert.equal((await k.keyStatus('app-1')).name, 'app-1');
     await k.createKey('app-new');
     assert.deepEqual((await k.listKeys({ prefix: 'app-n' })).items.map((i) => i.name), ['app-new']);
+    // A listing shows when and by whom a key was made only where its status may be read
+    // (/v1/key/describe/app-* does not cover appx), as the KES API shows it.
+    await admin.createKey('appx');
+    const listed = new Map((await k.listKeys({ prefix: 'app' })).items.map((i) => [i.name, i]));
+    assert.deepEqual([listed.get('app-1')!.createdBy, listed.get('app-1')!.createdAt !== undefined], [h1(t.admin.identity), true]);
+    assert.deepEqual([listed.get('appx')!.createdBy, listed.get('appx')!.createdAt, listed.get('appx')!.type, listed.get('appx')!.version], ['', undefined, 'AES256', 1]);
+    assert.equal((await kes.request('GET', '/v1/key/describe/appx')).status, 200, 'the admin sees it');
+    // Deleting a key's only version deletes the key: delete-version alone does not allow that.
+    await admin.createKey('app-rotated');
+    await admin.createKey('app-rotated', { addVersion: true });
+    await k.deleteKey('app-rotated', { version: 1 });
+    assert.deepEqual(await failure(k.deleteKey('app-rotated')), DENIED, 'the last version');
+    assert.equal((await admin.keyStatus('app-rotated')).version, 2);
     for (const [what, call] of [
       ['generate denied', () => k.generateKey('app-secret')],
       ['generate unlisted', () => k.generateKey('zzz-1')],
@@ -576,7 +589,9 @@ describe('MinKMS access', () => {
         key('rotate', s, ['PUT', P.PATH_KEY_ROTATE + s], cmd(CMD.KEY_CREATE, M.CreateKeyRequest, { name: s, addVersion: true }));
         key('import', s, ['PUT', P.PATH_KEY_IMPORT + s, { key: b64(Buffer.alloc(32)), cipher: 'AES256' }], cmd(CMD.KEY_IMPORT, M.ImportKeyRequest, { name: s, key: Buffer.alloc(32) }));
         key('delete', s, ['DELETE', P.PATH_KEY_DELETE + s], cmd(CMD.KEY_DELETE, M.DeleteKeyRequest, { name: s, allVersions: true }));
-        key('delete version', s, ['PUT', P.PATH_KEY_DELETE_VERSION + s, { version: 1 }], cmd(CMD.KEY_DELETE, M.DeleteKeyRequest, { name: s, version: 1 }));
+        // A version the key does not have: only the authorization of delete-version is compared
+        // (deleting a key's only version deletes the key, which needs delete too: tested above).
+        key('delete version', s, ['PUT', P.PATH_KEY_DELETE_VERSION + s, { version: 7 }], cmd(CMD.KEY_DELETE, M.DeleteKeyRequest, { name: s, version: 7 }));
         key('status', s, ['GET', P.PATH_KEY_DESCRIBE + s], cmd(CMD.KEY_STATUS, M.KeyStatusRequest, { name: s }));
         key('encrypt', s, ['PUT', P.PATH_KEY_ENCRYPT + s, { plaintext: b64('x') }], cmd(CMD.KEY_ENCRYPT, M.EncryptRequest, { name: s, plaintext: Buffer.from('x') }));
         key('decrypt', s, ['PUT', P.PATH_KEY_DECRYPT + s, { ciphertext: b64(Buffer.alloc(64)) }], cmd(CMD.KEY_DECRYPT, M.DecryptRequest, { name: s, ciphertext: Buffer.alloc(64) }));

@@ -1,5 +1,5 @@
 /**
- * MinKMS's key commands (minkms-spec.md §8–§10, docs/minkms.md "Keys", "Listings") through the
+ * MinKMS's key commands (docs/minkms.md–§10, docs/minkms.md "Keys", "Listings") through the
  * SDK's KmsClient against a real server: create, import, versions, status, listing pages,
  * encryption across rotations, data keys, MACs, deletes, and the default enclave being KES's
  * keys while other enclaves' keys stay apart.

@@ -1,5 +1,5 @@
 /**
- * The MinKMS wire protocol (minkms-spec.md §1–§11) against a real in-process server, over HTTP/1.1
+ * The MinKMS wire protocol (docs/minkms.md–§11) against a real in-process server, over HTTP/1.1
  * and HTTP/2 (MinIO's transport negotiates HTTP/2): frames as bytes from the spec, the answer's
  * framing and headers, batches and the requests refused, paths, `/version`, health, the exact
  * error answers the SDK's sentinels compare, and the identity of §2.4. Then the SDK's KmsClient
@@ -20,7 +20,7 @@ import type { TestCert, TestPki } from '../helpers/certs.js';
 import { createTestPki } from '../helpers/certs.js';
 import { answerOf, assertKmsError, certificateOfApiKey, frame, post, PROTOCOLS, rawOf, SENTINELS, type RawClient } from '../helpers/minkms.js';
 
-/** minkms-spec.md §2.4. */
+/** docs/minkms.md */
 const K1 = 'k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8';
 const K1_KES = 'kes:v1:AAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f';
 const K1_HEX = 'a050837d85070582ccf7394b0988847cc312cb88259b894899f6f239cf1791a5';

@@ -31,10 +31,8 @@ export async function db(ctx: RequestContext): Promise<Reply | undefined> {
     throw asKmsError(err);
   }
   const key = backupKey(ctx);
-  if (ctx.method === 'GET') return readDb(ctx, key);
-  // POST is accepted where PUT is, as on every KES route.
-  if (ctx.method === 'PUT' || ctx.method === 'POST') return writeDb(ctx, key);
-  throw kesError('KES_ERR_METHOD_NOT_ALLOWED', 'expected', { method: ctx.method, expected: 'GET' });
+  // The route answers GET and PUT only (routes.ts).
+  return ctx.method === 'GET' ? readDb(ctx, key) : writeDb(ctx, key);
 }
 
 function backupKey(ctx: RequestContext): BackupKey {

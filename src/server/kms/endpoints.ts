@@ -38,10 +38,13 @@ export async function debugLog(ctx: RequestContext): Promise<Reply> {
   } catch (err) {
     throw asKmsError(err);
   }
+  // Read outside the decoding: a body over the limit is a 413, a broken-off one no answer.
+  const body = await ctx.body();
   let filter: M.LogRequest;
   try {
-    filter = M.LogRequest.decode(await ctx.body());
-  } catch {
+    filter = M.LogRequest.decode(body);
+  } catch (err) {
+    if (!(err instanceof M.MessageError)) throw err;
     throw kesError('KMS_ERR_BAD_REQUEST', 'logRequest');
   }
   const { runtime } = ctx.state;
@@ -88,9 +91,19 @@ function logRecord(level: number, message: string): Buffer {
   return Buffer.concat([head, record]);
 }
 
-/** The debug endpoints openkes does not offer: profiling, restart, MinKMS's inter-node RPC. */
-export function notSupported(what: string): (ctx: RequestContext) => never {
-  return () => {
+/**
+ * The endpoints openkes does not offer: profiling and restart (debug endpoints, SysAdmin's:
+ * anyone else is refused first), MinKMS's inter-node RPC.
+ */
+export function notSupported(what: string, sysAdminOnly = false): (ctx: RequestContext) => Promise<never> {
+  return async (ctx) => {
+    if (sysAdminOnly) {
+      try {
+        await requireSysAdmin(ctx);
+      } catch (err) {
+        throw asKmsError(err);
+      }
+    }
     throw kesError('KMS_ERR_NOT_SUPPORTED', 'debug', { what });
   };
 }

@@ -20,6 +20,7 @@ import * as M from '../../kms/messages.js';
 import { CMD } from '../../kms/commands.js';
 import { Timestamp } from '../../util/time.js';
 import { storeCall } from '../handlers/common.js';
+import { allows } from '../access.js';
 import { changeRing } from '../handlers/ring-change.js';
 import { command, listPrefix, listSubject, validName, type CommandSpec, type Exec } from './command.js';
 import { describedPage } from './paging.js';
@@ -128,7 +129,11 @@ export const KEY_COMMANDS: ReadonlyMap<number, CommandSpec<any, any>> = new Map<
             return undefined;
           });
         }
-        if (whole) await storeCall('delete key', () => x.state.cache.delete(entry));
+        if (whole) {
+          // Deleting the only version deletes the key: that needs the right to delete keys.
+          if (!req.allVersions && !allows(x.rights, OPS.keyDelete, req.name)) throw new KesError('KMS_ERR_PERMISSION');
+          await storeCall('delete key', () => x.state.cache.delete(entry));
+        }
         x.ctx.auditMessage = whole ? `secret key '${req.name}' deleted` : `version ${req.version || 'latest'} of secret key '${req.name}' deleted`;
         return undefined;
       },
@@ -161,7 +166,10 @@ export const KEY_COMMANDS: ReadonlyMap<number, CommandSpec<any, any>> = new Map<
           describedPage(names, req, prefix, async (name) => {
             try {
               const ring = await ringOf(x, name);
-              return M.KeyStatusResponse.create(keyStatus(name, ring.latest, ring.current));
+              const status = keyStatus(name, ring.latest, ring.current);
+              // When and by whom a key was made is its status's: shown where the caller may read that.
+              if (!allows(x.rights, OPS.keyStatus, name)) Object.assign(status, { createdAt: undefined, createdBy: '' });
+              return M.KeyStatusResponse.create(status);
             } catch (err) {
               if (isKesError(err, 'KES_ERR_KEY_NOT_FOUND')) return undefined; // deleted since listed
               throw err;
