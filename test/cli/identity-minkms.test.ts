@@ -1,5 +1,5 @@
 /**
- * MinKMS credentials in the CLI (minkms-spec.md §2): `--minkms` on `kes identity`, `kes identity of`
+ * MinKMS credentials in the CLI (docs/minkms.md): `--minkms` on `kes identity`, `kes identity of`
  * and `kes identity new`; `k1:`/`k2:` keys and `h1:`/hex identities as arguments; `k1:` keys as
  * `--api-key` / KES_API_KEY of the client commands (the same client certificate key as the
  * `kes:v1:` form) and `k2:` keys refused there. The default outputs are pinned by identity.test.ts.
@@ -19,7 +19,7 @@ import { opensslCertificate } from '../helpers/openssl.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 import { ROOT } from './run-cli.js';
 
-/** minkms-spec.md §2.4. */
+/** docs/minkms.md */
 const K1 = 'k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8';
 const KES = 'kes:v1:AAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f';
 const HEX = 'a050837d85070582ccf7394b0988847cc312cb88259b894899f6f239cf1791a5';

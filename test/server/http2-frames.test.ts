@@ -21,7 +21,7 @@ import { kmsFrame } from '../helpers/bad-input.js';
 import * as M from '../../src/kms/messages.js';
 import { CMD } from '../../src/kms/commands.js';
 
-/** MinKMS command frames (minkms-spec.md §5). */
+/** MinKMS command frames (docs/minkms.md). */
 const keyStatus = (name: string) => kmsFrame(CMD.KEY_STATUS, M.KeyStatusRequest.encode({ name }));
 const keyGenerate = (name: string) => kmsFrame(CMD.KEY_GENERATE, M.GenerateKeyRequest.encode({ name }));
 
