@@ -82,6 +82,22 @@ describe('KeyCache', () => {
     assert.equal(store.gets, 2);
   });
 
+  test('a missing record is cached until it is created; a record is its bytes', async () => {
+    cache = new KeyCache(store);
+    const name = '-identity@default@' + 'ab'.repeat(32);
+    const notFound = (e: unknown) => isKesError(e, 'KES_ERR_KEY_NOT_FOUND');
+    await assert.rejects(cache.getRecord(name), notFound);
+    await assert.rejects(cache.getRecord(name), notFound);
+    assert.equal(store.gets, 1, 'one store read for both');
+    await cache.create(name, Buffer.from('{"v":1}'));
+    assert.equal((await cache.getRecord(name)).toString(), '{"v":1}');
+    assert.equal(store.gets, 2);
+    await cache.delete(name);
+    await assert.rejects(cache.getRecord(name), notFound);
+    // Keys are no records, and the reverse.
+    await assert.rejects(cache.getRecord('k'), /names a key/);
+  });
+
   test('every `any` the cache is emptied', async () => {
     cache = new KeyCache(store, { expiry: { any: 60_000, unused: 0 }, statusIntervalMs: 0 });
     await cache.get('k');

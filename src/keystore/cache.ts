@@ -3,7 +3,7 @@
  * request handlers and the key store.
  *
  * - get: a hit marks the entry used; concurrent misses of one name share one store fetch.
- *   Not-found is never cached.
+ *   A missing key is never cached; a missing record (getRecord) is, as an empty record.
  * - create and list go to the store; delete goes to the store, then evicts the entry; after a
  *   create, import or delete every cache of the server has dropped the name before the call
  *   returns.
@@ -13,7 +13,7 @@
  *   `new KeyCache(store, options)` has its own keeper; a cluster worker's cache is linked to
  *   the keeper of its primary, which keeps all workers' caches as one.
  */
-import { isKesError } from '../api/errors.js';
+import { isKesError, KesError } from '../api/errors.js';
 import { DEFAULT_CACHE } from '../config/defaults.js';
 import { parseKeyRing } from '../crypto/key-ring-entry.js';
 import type { KeyRing } from '../crypto/key-ring.js';
@@ -116,24 +116,40 @@ export class KeyCache {
   async getRecord(name: string): Promise<Buffer> {
     if (holdsKey(name)) throw new Error(`'${name}' names a key, not a record`);
     const entry = this.entries.get(name);
+    let value: Buffer;
     if (entry) {
       entry.used = true;
-      return entry.value as Buffer;
+      value = entry.value as Buffer;
+    } else {
+      value = (await this.load(name, true)) as Buffer;
     }
-    return this.load(name) as Promise<Buffer>;
+    if (value.length === 0) throw new KesError('KES_ERR_KEY_NOT_FOUND');
+    return value;
   }
 
-  private async load(name: string): Promise<Value> {
+  /**
+   * @param absentToo cache a missing entry too (as an empty record), for records: a request of an
+   *   identity that is no runtime identity looks its record up every time, and must not cost a
+   *   store read each time. Creates evict it like any entry.
+   */
+  private async load(name: string, absentToo = false): Promise<Value> {
     const pending = this.fetches.get(name);
     if (pending) return pending.promise;
 
     const seen = this.link.seen();
     let stored: Buffer | undefined;
     const fetch: Fetch = {
-      promise: this.store.get(name).then((bytes) => {
-        stored = Buffer.from(bytes);
-        return parseEntry(name, stored);
-      }),
+      promise: this.store.get(name).then(
+        (bytes) => {
+          stored = Buffer.from(bytes);
+          return parseEntry(name, stored);
+        },
+        (err: unknown) => {
+          if (!absentToo || !isKesError(err, 'KES_ERR_KEY_NOT_FOUND')) throw err;
+          stored = ABSENT;
+          return ABSENT;
+        },
+      ),
       stale: false,
     };
     this.fetches.set(name, fetch);
@@ -244,6 +260,9 @@ export class KeyCache {
     return used;
   }
 }
+
+/** A record known to be missing (records are never empty). */
+const ABSENT = Buffer.alloc(0);
 
 /** A key's entry parsed as a ring; a record's kept as bytes. */
 function parseEntry(name: string, stored: Buffer): Value {
