@@ -128,7 +128,7 @@ describe('kes client commands', () => {
     const stranger = ApiKey.generate();
     let r = await kes(['identity', 'info'], { ...env, KES_API_KEY: stranger.toString() });
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`^Identity\\s+${stranger.identity}\\nRole\\s+User\\nPolicy\\s+none: it may do nothing else until the server admin lists it under a policy's identities\\n$`));
+    assert.match(r.stdout, new RegExp(`^Identity\\s+${stranger.identity}\\nRole\\s+User\\nPolicy\\s+none in the config file: it may do nothing else until the server admin lists it under a policy's identities, or gives it runtime rights \\(kes identity create, kes policy assign; see kes identity ls --enclave\\)\\n$`));
     r = await kes(['identity', 'info', '--json'], { ...env, KES_API_KEY: stranger.toString() });
     assert.deepEqual(JSON.parse(r.stdout), { identity: stranger.identity });
   });

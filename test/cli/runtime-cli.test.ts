@@ -91,6 +91,9 @@ describe('kes enclave, kes identity create|rm, kes policy create|assign|rm', () 
     assert.equal(await ok(['policy', 'ls', '--enclave', 'default']), 'minio\n');
     assert.equal(await ok(['identity', 'ls']), `${admin.identity}\n`);
     assert.equal(await ok(['identity', 'ls', '--enclave', 'default']), `${userH1}\n`);
+    // On a terminal: a header over the identity, its privilege and its policy.
+    const tty = await kes(['identity', 'ls', '--enclave', 'default', '--color', 'never'], env, { tty: true });
+    assert.equal(tty.stdout, `${'Identity'.padEnd(userH1.length)}  Privilege  Policy\n${userH1}  User       minio\n`);
     const [entry] = JSON.parse(await ok(['identity', 'ls', '--enclave', 'default', '--json']));
     assert.deepEqual({ ...entry, created_at: undefined }, { identity: userH1, privilege: 'User', policy: 'minio', created_by: kmsIdentityOf(admin.identity), created_at: undefined });
     // KES_ENCLAVE works like --enclave; an unknown enclave is named as such.

@@ -6,6 +6,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 import { LOG_INFO } from '../../src/config/types.js';
+import { KmsClient } from '../../src/client/kms-client.js';
 
 /** Reads line by line from one iterator (a for-await loop would end the stream on return). */
 function reader(lines: AsyncIterable<string>): () => Promise<string> {
@@ -66,6 +67,24 @@ describe('observability', () => {
     const line = t.stdout().split('\n').find((l) => l.includes("secret key 'text-audit' created"));
     assert.ok(line, t.stdout());
     assert.match(line!, /^time=\S+ level=INFO msg="secret key 'text-audit' created" req\.method=PUT req\.path=\/v1\/key\/create\/text-audit req\.ip=127\.0\.0\.1 req\.identity=[0-9a-f]{64} res\.code=200 res\.time=\S+$/);
+  });
+
+  test('MinKMS requests are audited with the command, its subject and the enclave', async () => {
+    const kms = new KmsClient({ endpoints: `https://127.0.0.1:${t.port}`, ca: t.pki.ca.certPem, cert: t.admin.certPem, key: t.admin.keyPem });
+    try {
+      await kms.createEnclave('audited');
+      await kms.createKey('kms-audit', { enclave: 'audited' });
+      await kms.keyStatus(['kms-audit', 'kms-audit'], { enclave: 'audited' });
+      await kms.generateKey('no-such-key').catch(() => undefined);
+    } finally {
+      kms.close();
+    }
+    const lines = t.stdout().split('\n');
+    const line = (msg: string) => lines.find((l) => l.includes(`msg="${msg}"`)) ?? assert.fail(`no audit line "${msg}" in:\n${t.stdout()}`);
+    assert.match(line("enclave 'audited' created"), /req\.path=\/v1\/kms req\.ip=\S+ req\.identity=[0-9a-f]{64} res\.code=200 /);
+    assert.match(line("secret key 'kms-audit' created in enclave 'audited'"), /req\.path=\/v1\/kms\/audited .* res\.code=200 /);
+    assert.match(line("KEY:STATUS 'kms-audit' and 1 more in enclave 'audited'"), / res\.code=200 /);
+    assert.match(line("KEY:GENERATE 'no-such-key'"), /req\.path=\/v1\/kms .* res\.code=404 /);
   });
 
   test('an error log subscriber receives error events', async () => {

@@ -42,7 +42,7 @@ export const identityInfoCommand: Command = {
     const rows: [string, string][] = [['Identity', self.identity], ['Role', self.isAdmin ? 'Admin' : 'User']];
     if (!self.isAdmin && self.policy === '') {
       // Not assigned to a policy: the server answers nothing else.
-      rows.push(['Policy', "none: it may do nothing else until the server admin lists it under a policy's identities"]);
+      rows.push(['Policy', "none in the config file: it may do nothing else until the server admin lists it under a policy's identities, or gives it runtime rights (kes identity create, kes policy assign; see kes identity ls --enclave)"]);
       ctx.io.stdout.write(formatFields(rows, out.color));
       return;
     }

@@ -174,8 +174,10 @@ export async function listRuntimeIdentities(ctx: CommandContext, pattern: string
     ctx.io.stdout.write(all.map((i) => i.identity + '\n').join(''));
     return;
   }
-  const rows = all.map((i) => `${i.identity}  ${(PRIVILEGE_NAMES[i.privilege] ?? '').padEnd(8)}  ${i.policy}${i.isServiceAccount ? ' (service account)' : ''}`);
-  ctx.io.stdout.write(rows.length ? `${paint(out.color, 'Identity', 'bold')}\n${rows.join('\n')}\n` : '');
+  const width = Math.max(8, ...all.map((i) => i.identity.length));
+  const row = (identity: string, privilege: string, policy: string) => `${identity.padEnd(width)}  ${privilege.padEnd(9)}  ${policy}`.trimEnd();
+  const rows = all.map((i) => row(i.identity, PRIVILEGE_NAMES[i.privilege] ?? '', `${i.policy}${i.isServiceAccount ? ' (service account)' : ''}`));
+  ctx.io.stdout.write(rows.length ? `${paint(out.color, row('Identity', 'Privilege', 'Policy'), 'bold')}\n${rows.join('\n')}\n` : '');
 }
 
 // Runtime policies.

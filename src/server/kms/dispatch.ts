@@ -53,6 +53,8 @@ export async function kmsCommands(ctx: RequestContext): Promise<Reply> {
       const res = await d.spec.run(x, d.req);
       answers.push(d.spec.response && res ? d.spec.response.encode(res) : Buffer.alloc(0));
     }
+    // A write's own audit message names what it did; outside the default enclave, also where.
+    if (write(decoded) && !decoded[0]!.spec.system && enclave !== DEFAULT_ENCLAVE) ctx.auditMessage += ` in enclave '${enclave}'`;
     return binary(encodeFrames(decoded.map((d, i) => ({ command: d.number, payload: answers[i]! }))));
   } catch (err) {
     throw asKmsError(err);
@@ -90,6 +92,8 @@ function decode(body: Buffer): Decoded[] {
     }
   });
 }
+
+const write = (decoded: readonly Decoded[]) => commandByNumber(decoded[0]!.number)!.write;
 
 /** `KEY:GENERATE 'minio-key'`, `KEY:STATUS 'a' and 2 more`, with the enclave unless the default. */
 function summary(decoded: readonly Decoded[], enclave: string): string {
