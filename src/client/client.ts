@@ -18,29 +18,16 @@ import type { ApiKey } from '../auth/api-key.js';
 import { parseClientApiKey } from '../auth/kms-credentials.js';
 import { isValidName } from '../policy/names.js';
 import { readBytes, readText, type RequestOptions, type Transport } from './transport.js';
-import { connect } from './connect.js';
+import { connect, type ConnectionOptions } from './connect.js';
 import * as parse from './parse.js';
 import type { ApiInfo, AuditEvent, DataKey, ErrorEvent, IdentityInfo, KeyAlgorithm, KeyInfo, Policy, PolicyInfo, SelfInfo, ServerMetrics, ServerState } from './types.js';
 
-export interface ClientOptions {
-  /** One endpoint or several (failover); `https://` is added when missing. */
-  endpoints: string | readonly string[];
+export interface ClientOptions extends ConnectionOptions {
   /**
    * Authenticate with an API key (`kes:v1:...`, or a MinKMS `k1:...` key, which is the same
    * Ed25519 key): a client certificate is made from it in memory. MinKMS `k2:` (ECDSA) keys are refused.
    */
   apiKey?: string | ApiKey;
-  /** Or authenticate with a client certificate and its private key (PEM). */
-  cert?: string;
-  key?: string;
-  /** Password of an encrypted PEM private key. */
-  keyPassword?: string;
-  /** CA certificates (PEM) to trust for the server certificate, instead of the system roots. */
-  ca?: string | readonly string[];
-  /** Do not verify the server certificate. Insecure: for tests and dev servers only. */
-  insecureSkipVerify?: boolean;
-  /** Time limit per request in milliseconds (default 30 s; log streams have none). */
-  timeoutMs?: number;
 }
 
 /** Per-call options. */

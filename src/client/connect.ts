@@ -7,14 +7,20 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { createSelfSignedFromApiKey } from '../pki/api-key-certificate.js';
 import { Transport } from './transport.js';
 
-/** The options both clients share (see ClientOptions). */
+/** The options both clients share; each adds its own API keys. */
 export interface ConnectionOptions {
+  /** One endpoint or several (failover); `https://` is added when missing. */
   endpoints: string | readonly string[];
+  /** Or authenticate with a client certificate and its private key (PEM). */
   cert?: string;
   key?: string;
+  /** Password of an encrypted PEM private key. */
   keyPassword?: string;
+  /** CA certificates (PEM) to trust for the server certificate, instead of the system roots. */
   ca?: string | readonly string[];
+  /** Do not verify the server certificate. Insecure: for tests and dev servers only. */
   insecureSkipVerify?: boolean;
+  /** Time limit per request in milliseconds (default 30 s; log streams have none). */
   timeoutMs?: number;
 }
 

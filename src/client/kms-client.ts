@@ -24,16 +24,16 @@ import { identityFromEither, isKmsApiKeyText, kmsIdentityOf, KmsApiKey } from '.
 import { CMD, commandByNumber } from '../kms/commands.js';
 import { decodeFrames, encodeFrames, FrameError, type DecodedFrame, type Frame } from '../kms/frames.js';
 import * as M from '../kms/messages.js';
-import type { CallOptions, ClientOptions } from './client.js';
+import type { CallOptions } from './client.js';
 import { malformed } from './parse.js';
 import { readBytes, type RequestOptions, type Response, type Transport } from './transport.js';
-import { connect } from './connect.js';
+import { connect, type ConnectionOptions } from './connect.js';
 
 /** The MinKMS messages the client's methods take and return (KeyStatusResponse, EncryptResponse, ...). */
 export type * as KmsMessages from '../kms/messages.js';
 export type { Frame as KmsFrame, DecodedFrame as KmsDecodedFrame } from '../kms/frames.js';
 
-export interface KmsClientOptions extends Omit<ClientOptions, 'apiKey'> {
+export interface KmsClientOptions extends ConnectionOptions {
   /**
    * Authenticate with an API key: a MinKMS `k1:` (Ed25519) or `k2:` (ECDSA P-256 or P-384) key, a
    * KES `kes:v1:` key (the same Ed25519 key as `k1:`), or a parsed key. A self-signed client
