@@ -155,6 +155,7 @@ const SAMPLES: Sample[] = [
     mutexFraction: 4294967295,
   }),
   sample(messages.LogRequest, { level: -4, message: 'failed', since: new Timestamp(1n, 0), traceLevel: 2147483647 }),
+  sample(messages.LogFilter, { level: 4, message: 'denied', since: new Timestamp(2n, 5) }),
   sample(messages.StackFrame, { function: 'main.main', file: '/src/main.go', line: 42 }),
   sample(messages.LogRecord, {
     level: -2147483648,
@@ -284,6 +285,11 @@ describe('MinKMS messages', () => {
     }
     // the pinned SDK's LogRequest fields 5-8 (strings and a sint32) are unknown here
     assert.deepEqual(LogRequest.decode(hex('0807 2a03474554 3a0161 4001')), { level: -4, message: '', since: undefined, traceLevel: 0 });
+    // The pinned SDK's field 4 is a Method filter (a string), the current one's TraceLevel (sint32):
+    // the server's filter reads fields 1–3 of either.
+    const pinned = hex('0807 1204666f6f21 2203474554 4001');
+    assert.throws(() => LogRequest.decode(pinned), MessageError);
+    assert.deepEqual(messages.LogFilter.decode(pinned), { level: -4, message: 'foo!', since: undefined });
   });
 
   test('bytes fields are copies, not views of the input', () => {

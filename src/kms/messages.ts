@@ -446,6 +446,18 @@ export const LogRequest = message('LogRequest', [
 ]);
 export type LogRequest = MessageType<typeof LogRequest>;
 
+/**
+ * What a server reads of a LogRequest: fields 1–3, which both SDK versions send alike. Field 4
+ * is TraceLevel (sint32) in the current protocol but a Method filter (string) in the older SDK
+ * MinIO pins, so it is left out here (skipped as unknown) rather than refused.
+ */
+export const LogFilter = message('LogFilter', [
+  [1, 'level', 'sint32'],
+  [2, 'message', 'string'],
+  [3, 'since', 'timestamp'],
+]);
+export type LogFilter = MessageType<typeof LogFilter>;
+
 /** `LogRecord.StackFrame`. */
 export const StackFrame = message('LogRecord.StackFrame', [
   [1, 'function', 'string'],

@@ -40,9 +40,9 @@ export async function debugLog(ctx: RequestContext): Promise<Reply> {
   }
   // Read outside the decoding: a body over the limit is a 413, a broken-off one no answer.
   const body = await ctx.body();
-  let filter: M.LogRequest;
+  let filter: M.LogFilter;
   try {
-    filter = M.LogRequest.decode(body);
+    filter = M.LogFilter.decode(body);
   } catch (err) {
     if (!(err instanceof M.MessageError)) throw err;
     throw kesError('KMS_ERR_BAD_REQUEST', 'logRequest');
