@@ -203,7 +203,7 @@ export class RestoreError extends Error {
  *   RestoreError when a create fails midway (its counts say what was written); the store's
  *   errors from the listing
  */
-export async function restoreSnapshot(store: KeyStore, source: SnapshotSource, key: BackupKey): Promise<RestoreResult> {
+export async function restoreSnapshot(store: Pick<KeyStore, 'list' | 'create'>, source: SnapshotSource, key: BackupKey): Promise<RestoreResult> {
   const { createdAt, entries } = await openSnapshot(source, key);
   try {
     if (!(await isEmpty(store))) throw new KesError('KMS_ERR_STORE_NOT_EMPTY');
@@ -222,7 +222,7 @@ export async function restoreSnapshot(store: KeyStore, source: SnapshotSource, k
 }
 
 /** Reports whether store.list('') names nothing. */
-async function isEmpty(store: KeyStore): Promise<boolean> {
+async function isEmpty(store: Pick<KeyStore, 'list'>): Promise<boolean> {
   const names = store.list('')[Symbol.asyncIterator]();
   const first = await names.next();
   if (!first.done) await names.return?.();

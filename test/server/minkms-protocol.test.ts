@@ -510,18 +510,28 @@ describe('KmsClient: readDb and writeDb move a database between servers', () => 
     const b = await startTestServer((config) => void (config.backup = { key }));
     const ka = new KmsClient({ endpoints: `https://127.0.0.1:${a.port}`, ca: a.pki.ca.certPem, cert: a.admin.certPem, key: a.admin.keyPem });
     const kb = new KmsClient({ endpoints: `https://127.0.0.1:${b.port}`, ca: b.pki.ca.certPem, cert: b.admin.certPem, key: b.admin.keyPem });
+    const user = a.pki.client({ commonName: 'moved-user' });
+    const ub = new KmsClient({ endpoints: `https://127.0.0.1:${b.port}`, ca: b.pki.ca.certPem, cert: user.certPem, key: user.keyPem });
     try {
       await ka.createKey('moved');
       await ka.createEnclave('moved-enclave');
+      await ka.createPolicy('movers', { allow: { 'KEY:GENERATE': 'moved' } });
+      await ka.createIdentity(user.identity);
+      await ka.assignPolicy(user.identity, 'movers');
       const dk = await ka.generateKey('moved');
       const snapshot = await ka.readDb();
       assert.ok(snapshot.length > 0);
+      // Before the restore the identity is unknown to b (and b remembers that it found none).
+      await assert.rejects(ub.generateKey('moved'), (e: KesError) => e.code === 'KMS_ERR_PERMISSION');
       await kb.writeDb(snapshot);
       assert.deepEqual(await kb.decrypt('moved', dk.ciphertext), dk.plaintext);
       assert.equal((await kb.enclaveStatus('moved-enclave')).name, 'moved-enclave');
+      // The restored identity and policy act at once.
+      assert.equal((await ub.generateKey('moved')).version, 1);
     } finally {
       ka.close();
       kb.close();
+      ub.close();
       await a.close();
       await b.close();
     }

@@ -4,8 +4,8 @@
  * into an empty key store. SysAdmins only (docs/minkms.md "Access"): the config's admin, or a
  * runtime SysAdmin.
  *
- * Both work on the key store itself, not through the key cache: a snapshot holds what the store
- * holds, and after a restore the cache is emptied.
+ * A snapshot is read from the key store itself, not the key cache: it holds what the store
+ * holds. A restore creates its entries through the cache, which drops each name everywhere.
  */
 import { KesError, kesError } from '../../api/errors.js';
 import { BackupKey } from '../../backup/backup-key.js';
@@ -63,17 +63,18 @@ async function writeDb(ctx: RequestContext, key: BackupKey): Promise<Reply> {
   const body = await ctx.body();
   let entries: number;
   try {
-    ({ entries } = await restoreSnapshot(ctx.state.cache.store, body, key));
+    // Created through the key cache, so that every cache of the server (every worker) drops what
+    // it knew of each name: a record it had found missing, say.
+    const { cache } = ctx.state;
+    ({ entries } = await restoreSnapshot({ list: (prefix) => cache.list(prefix), create: (name, value) => cache.create(name, value) }, body, key));
   } catch (err) {
     if (err instanceof RestoreError) {
-      ctx.state.cache.evict('all');
       ctx.auditMessage = `backup restore failed after ${err.written} of ${err.total} entries`;
       throw kesError('KES_ERR_STORE_FAILED', 'create', {}, { cause: err });
     }
     // An invalid backup or a store that is not empty; else the listing failed.
     throw storeError('list keys', err);
   }
-  ctx.state.cache.evict('all');
   ctx.auditMessage = `backup of ${entries} entries restored`;
   return json({ entries });
 }
