@@ -15,7 +15,7 @@ import * as http2 from 'node:http2';
 import type { Route } from '../../src/server/routes.js';
 import { catalogue, ROUTER_ANSWERS } from '../../src/api/errors.js';
 import { commandByNumber } from '../../src/kms/commands.js';
-import { commandMessages, LogRequest, type AnyMessageCodec, type FieldKind } from '../../src/kms/messages.js';
+import { commandMessages, LogFilter, type AnyMessageCodec, type FieldKind } from '../../src/kms/messages.js';
 import type { ClientIdentity, TestClient, TestResponse } from './https-client.js';
 
 /** The answer a row expects. */
@@ -113,7 +113,7 @@ export interface FramesBodyShape {
   maxFrames: number;
 }
 
-/** One bare protobuf message (`/v1/debug/log`'s LogRequest); empty bytes are the default message. */
+/** One bare protobuf message (`/v1/debug/log`'s LogRequest, as the server reads it: LogFilter); empty bytes are the default message. */
 export interface MessageBodyShape {
   kind: 'message';
   codec: AnyMessageCodec;
@@ -156,7 +156,7 @@ export const BODY_SHAPES: Readonly<Record<string, BodyShape>> = {
   '/v1/key/rewrap/': { fields: { ciphertext: 'bytes', context: 'bytes' }, message: 'invalid request body' },
   '/v1/kms': { kind: 'frames', maxFrames: 1000 },
   '/v1/kms/': { kind: 'frames', maxFrames: 1000 },
-  '/v1/debug/log': { kind: 'message', codec: LogRequest, message: 'invalid request: malformed log request' },
+  '/v1/debug/log': { kind: 'message', codec: LogFilter, message: 'invalid request: malformed log request' },
   // The matrix's server has a backup key: bytes that are not its backup are refused.
   '/v1/db': { kind: 'opaque', method: 'PUT', invalid: { status: 400, message: 'invalid backup: not an openkes backup, damaged, or encrypted under another key' } },
 };
