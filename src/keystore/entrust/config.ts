@@ -1,7 +1,4 @@
-/**
- * The `keystore.entrust.keycontrol` section (Entrust KeyControl, protocol.md §13.2): parsed and checked; this version has no
- * connector for it yet.
- */
+/** The `keystore.entrust.keycontrol` section (Entrust KeyControl, protocol.md §13.2); the store is keycontrol.ts. */
 import { compact, type ConfigNode } from '../../config/config-node.js';
 
 export type EntrustConfig = { type: 'entrust'; endpoint: string; vaultId: string; boxId: string; username: string; password: string; caPath?: string };
