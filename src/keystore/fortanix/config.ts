@@ -1,6 +1,6 @@
 /**
- * The `keystore.fortanix.sdkms` section (Fortanix SDKMS, protocol.md §13.2): parsed and checked; this version has no
- * connector for it yet.
+ * The `keystore.fortanix.sdkms` section (Fortanix DSM / SDKMS, protocol.md §13.2); the store is
+ * sdkms.ts.
  */
 import { compact, type ConfigNode } from '../../config/config-node.js';
 
