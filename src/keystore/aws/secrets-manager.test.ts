@@ -1,3 +1,12 @@
+/**
+ * The AWS Secrets Manager key store against our fake (test/helpers/fake-aws-secrets-manager.ts).
+ * The primary test is against moto, a third-party emulator (test/backends/aws-moto.test.ts);
+ * this file covers what moto cannot show: the exact requests and their signing, answers moto
+ * does not give (injected service errors, an unknown access key, InvalidRequestException for a
+ * name scheduled for deletion, asynchronous forced deletion), dropped or delayed single
+ * operations, and other writers acting between the steps of a replace. The conformance suite
+ * runs here too, so that the store is covered where moto is not installed.
+ */
 import { describe, test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { SecretsManagerClient, DeleteSecretCommand, CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
@@ -50,7 +59,7 @@ describe('AwsSecretsManagerKeyStore requests', () => {
         assert.deepEqual([r.accessKeyId, r.region, r.service, r.sessionToken], ['AKIAFAKEEXAMPLE00001', 'eu-central-1', 'secretsmanager', 'session-token-1'], r.operation);
       }
       assert.deepEqual(fake.requestsOf('DeleteSecret')[0]?.body, { SecretId: 'signed', ForceDeleteWithoutRecovery: true });
-      assert.deepEqual(fake.requestsOf('GetSecretValue')[0]?.body, { SecretId: 'signed' });
+      assert.deepEqual(fake.requestsOf('GetSecretValue')[0]?.body, { SecretId: 'signed', VersionStage: 'AWSCURRENT' });
     } finally {
       await close();
     }

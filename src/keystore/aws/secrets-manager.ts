@@ -10,7 +10,8 @@
  *   KES_ERR_KEY_EXISTS. A name whose secret is still scheduled for deletion is retried for
  *   `pendingDeletionWaitMs` (forced deletion is asynchronous), then fails with a clear error: a
  *   secret someone deleted with a recovery window is never purged or restored implicitly.
- * - get: `GetSecretValue`; a missing secret or one scheduled for deletion is KES_ERR_KEY_NOT_FOUND.
+ * - get: `GetSecretValue` of the version labelled AWSCURRENT, named explicitly (see
+ *   {@link CURRENT_STAGE}); a missing secret or one scheduled for deletion is KES_ERR_KEY_NOT_FOUND.
  * - replace: compare-and-swap with version stages; see {@link AwsSecretsManagerKeyStore.replace}.
  * - delete: `GetSecretValue` to learn whether the key exists (forced deletion of a missing secret
  *   succeeds silently in the service), then `DeleteSecret` without recovery window.
@@ -55,6 +56,14 @@ const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
  * crash) never pile up.
  */
 export const PENDING_STAGE = 'OPENKES_PENDING';
+
+/**
+ * The staging label every read asks for. It is the service's documented default, but named in
+ * the request: resource policies with a `secretsmanager:VersionStage` condition deny reads that
+ * do not name it, and moto (the emulator the tests use, 5.2.x) answers a read without it from the
+ * version it created last, not from the one AWSCURRENT was moved to.
+ */
+export const CURRENT_STAGE = 'AWSCURRENT';
 
 /** Reports whether the service can hold a secret of this name. */
 export function isValidSecretName(name: string): boolean {
@@ -183,7 +192,7 @@ export class AwsSecretsManagerKeyStore implements KeyStore {
       throw this.failure(what, err);
     }
     for (let from = read.versionId; ; ) {
-      const move = { SecretId: name, VersionStage: 'AWSCURRENT', MoveToVersionId: versionId, RemoveFromVersionId: from };
+      const move = { SecretId: name, VersionStage: CURRENT_STAGE, MoveToVersionId: versionId, RemoveFromVersionId: from };
       try {
         await this.send(what, (signal) => this.client.send(new this.sdk.UpdateSecretVersionStageCommand(move), { abortSignal: signal }));
         break;
@@ -258,7 +267,7 @@ export class AwsSecretsManagerKeyStore implements KeyStore {
   private async readCurrent(what: string, name: string): Promise<{ value: Uint8Array; versionId: string }> {
     let out: { SecretString?: string; SecretBinary?: Uint8Array; VersionId?: string };
     try {
-      out = await this.send(what, (signal) => this.client.send(new this.sdk.GetSecretValueCommand({ SecretId: name }), { abortSignal: signal }));
+      out = await this.send(what, (signal) => this.client.send(new this.sdk.GetSecretValueCommand({ SecretId: name, VersionStage: CURRENT_STAGE }), { abortSignal: signal }));
     } catch (err) {
       // InvalidRequestException: the secret is scheduled for deletion, i.e. gone for KES.
       const type = serviceErrorName(err);
