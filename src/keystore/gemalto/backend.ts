@@ -1,4 +1,4 @@
-/** `keystore.gemalto.keysecure`: Gemalto KeySecure. Recognised and checked; this version cannot connect to it. */
+/** `keystore.gemalto.keysecure`: Thales CipherTrust Manager / Gemalto KeySecure (keysecure.ts). */
 import { backend } from '../backend.js';
 import { readGemaltoConfig, type GemaltoConfig } from './config.js';
 
@@ -6,5 +6,6 @@ export const gemaltoBackend = backend<GemaltoConfig>({
   type: 'gemalto',
   section: { key: 'gemalto', nested: 'keysecure' },
   read: readGemaltoConfig,
+  connect: async (config) => (await import('./keysecure.js')).KeySecureKeyStore.connect(config),
   describe: (config) => `Gemalto KeySecure: ${config.endpoint}`,
 });

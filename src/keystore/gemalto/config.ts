@@ -1,6 +1,6 @@
 /**
- * The `keystore.gemalto.keysecure` section (Gemalto KeySecure, protocol.md §13.2): parsed and checked; this version has no
- * connector for it yet.
+ * The `keystore.gemalto.keysecure` section (Thales CipherTrust Manager / Gemalto KeySecure,
+ * protocol.md §13.2); the store is keysecure.ts.
  */
 import { compact, type ConfigNode } from '../../config/config-node.js';
 
