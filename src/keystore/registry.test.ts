@@ -117,7 +117,7 @@ test('gcp: project_id required, endpoint default', () => {
   assert.deepEqual(keystore('  gcp:\n    secretmanager:\n      project_id: p\n      scopes:\n        - https://www.googleapis.com/auth/cloud-platform\n      credentials:\n        client_email: e@p.iam.gserviceaccount.com\n        client_id: "114153891410700359130"\n        private_key_id: kid\n        private_key: |\n          -----BEGIN PRIVATE KEY-----\n          abc\n          -----END PRIVATE KEY-----\n'), {
     type: 'gcp',
     projectId: 'p',
-    endpoint: 'secretmanager.googleapis.com:443',
+    endpoint: 'https://secretmanager.googleapis.com',
     scopes: ['https://www.googleapis.com/auth/cloud-platform'],
     credentials: {
       clientEmail: 'e@p.iam.gserviceaccount.com',

@@ -1,4 +1,4 @@
-/** `keystore.gcp.secretmanager`: GCP Secret Manager. Recognised and checked; this version cannot connect to it. */
+/** `keystore.gcp.secretmanager`: GCP Secret Manager (secret-manager.ts). */
 import { backend } from '../backend.js';
 import { readGcpConfig, type GcpConfig } from './config.js';
 
@@ -6,5 +6,6 @@ export const gcpBackend = backend<GcpConfig>({
   type: 'gcp',
   section: { key: 'gcp', nested: 'secretmanager' },
   read: readGcpConfig,
+  connect: async (config) => (await import('./secret-manager.js')).GcpSecretManagerKeyStore.connect(config),
   describe: (config) => `GCP Secret Manager: ${config.projectId}`,
 });
