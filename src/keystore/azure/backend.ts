@@ -1,4 +1,4 @@
-/** `keystore.azure.keyvault`: Azure Key Vault. Recognised and checked; this version cannot connect to it. */
+/** `keystore.azure.keyvault`: Azure Key Vault (key-vault.ts). */
 import { backend } from '../backend.js';
 import { readAzureConfig, type AzureConfig } from './config.js';
 
@@ -6,5 +6,6 @@ export const azureBackend = backend<AzureConfig>({
   type: 'azure',
   section: { key: 'azure', nested: 'keyvault' },
   read: readAzureConfig,
+  connect: async (config) => (await import('./key-vault.js')).AzureKeyVaultKeyStore.connect(config),
   describe: (config) => `Azure Key Vault: ${config.endpoint}`,
 });
