@@ -21,9 +21,9 @@
  * Every request is bounded by `timeoutMs`; a request without an answer in time, or whose
  * connection fails, is KeyStoreUnreachableError.
  */
+import { readCaBundle, withSystemRoots } from '../../pki/tls-files.js';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { readFileSync } from 'node:fs';
 import { KesError } from '../../api/errors.js';
 import { DEFAULT_STORE_TIMEOUT_MS } from '../../config/defaults.js';
 import { compareNames, KeyStoreUnreachableError, type KeyStore, type KeyStoreState } from '../keystore.js';
@@ -93,7 +93,8 @@ export class KeyControlKeyStore implements KeyStore {
    */
   static async connect(config: EntrustConfig, options: KeyControlOptions = {}): Promise<KeyControlKeyStore> {
     const endpoint = new URL(config.endpoint.includes('://') ? config.endpoint : `https://${config.endpoint}`);
-    const agent = endpoint.protocol === 'https:' ? new https.Agent({ keepAlive: true, ...(config.caPath ? { ca: readFileSync(config.caPath) } : {}) }) : new http.Agent({ keepAlive: true });
+    const ca = config.caPath ? withSystemRoots(readCaBundle(config.caPath, 'entrust')) : undefined;
+    const agent = endpoint.protocol === 'https:' ? new https.Agent({ keepAlive: true, ...(ca ? { ca } : {}) }) : new http.Agent({ keepAlive: true });
     const store = new KeyControlKeyStore(config, endpoint, agent, options);
     try {
       await store.login();
