@@ -111,7 +111,10 @@ export function auditEvent(o: Obj): AuditEvent {
   };
 }
 
-/** Parses the Prometheus text format of `/v1/metrics` (the KES metric names of protocol.md §12). */
+/**
+ * Parses the Prometheus text format of `/v1/metrics` (the KES metric names of protocol.md §12,
+ * and openkes's own: its finer latency histogram replaces KES's when present).
+ */
 export function serverMetrics(text: string): ServerMetrics {
   const m: ServerMetrics = {
     requestOK: 0, requestErr: 0, requestFail: 0, requestActive: 0, auditEvents: 0, errorEvents: 0,
@@ -139,6 +142,7 @@ export function serverMetrics(text: string): ServerMetrics {
     kes_http_request_error: 'requestErr',
     kes_http_request_failure: 'requestFail',
   };
+  const fine = new Map<number, number>();
   for (const line of text.split('\n')) {
     const match = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})?\s+(\S+)/.exec(line);
     if (!match) continue;
@@ -147,10 +151,12 @@ export function serverMetrics(text: string): ServerMetrics {
     if (!Number.isFinite(value)) continue;
     if (name in sums) m[sums[name]!] += value;
     else if (name in gauges) (m as unknown as Record<string, number>)[gauges[name]!] = value;
-    else if (name === 'kes_http_response_time_bucket') {
+    else if (name === 'kes_http_response_time_bucket' || name === 'openkes_http_request_duration_seconds_bucket') {
       const le = /le="([^"]+)"/.exec(labels)?.[1];
-      if (le && le !== '+Inf') m.latency.set(Number(le), value);
+      if (le && le !== '+Inf') (name === 'kes_http_response_time_bucket' ? m.latency : fine).set(Number(le), value);
     }
   }
+  // openkes's finer histogram, when the server has one: KES's starts at 10 ms.
+  if (fine.size > 0) m.latency = fine;
   return m;
 }

@@ -92,7 +92,10 @@ export interface ServerMetrics {
   requestActive: number;
   auditEvents: number;
   errorEvents: number;
-  /** Cumulative response-time histogram: upper bound in seconds → count (without +Inf). */
+  /**
+   * Cumulative response-time histogram: upper bound in seconds → count (without +Inf); openkes's
+   * `openkes_http_request_duration_seconds` (from 100 µs) when the server has it, else KES's (from 10 ms).
+   */
   latency: Map<number, number>;
   /** Number of requests in the histogram and the sum of their times in seconds. */
   latencyCount: number;

@@ -9,6 +9,12 @@
 /** Histogram bucket upper bounds in seconds, as KES defines them. */
 export const RESPONSE_TIME_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 3, 5, 10] as const;
 
+/**
+ * openkes's finer histogram (`openkes_http_request_duration_seconds`): a key server answers in
+ * well under KES's first bucket of 10 ms, so its percentiles need buckets from 100 µs on.
+ */
+export const REQUEST_DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
+
 export interface MetricsSnapshot {
   success: Record<string, number>; // status code → count, 2xx
   error: Record<string, number>; // 4xx
@@ -16,6 +22,8 @@ export interface MetricsSnapshot {
   active: number;
   /** Non-cumulative counts per bucket, plus one for +Inf. */
   buckets: number[];
+  /** The same for REQUEST_DURATION_BUCKETS (openkes). */
+  fineBuckets: number[];
   sum: number;
   count: number;
   logErrorEvents: number;
@@ -32,6 +40,7 @@ export function emptySnapshot(): MetricsSnapshot {
     failure: {},
     active: 0,
     buckets: new Array<number>(RESPONSE_TIME_BUCKETS.length + 1).fill(0),
+    fineBuckets: new Array<number>(REQUEST_DURATION_BUCKETS.length + 1).fill(0),
     sum: 0,
     count: 0,
     logErrorEvents: 0,
@@ -48,6 +57,7 @@ export function addSnapshot(a: MetricsSnapshot, b: MetricsSnapshot): MetricsSnap
   }
   a.active += b.active;
   b.buckets.forEach((n, i) => (a.buckets[i] = (a.buckets[i] ?? 0) + n));
+  b.fineBuckets.forEach((n, i) => (a.fineBuckets[i] = (a.fineBuckets[i] ?? 0) + n));
   a.sum += b.sum;
   a.count += b.count;
   a.logErrorEvents += b.logErrorEvents;
@@ -79,12 +89,29 @@ export class Metrics {
     this.data.active--;
     const family = status >= 500 ? this.data.failure : status >= 400 ? this.data.error : status >= 200 && status < 300 ? this.data.success : undefined;
     if (family) family[status] = (family[status] ?? 0) + 1;
-    let i = 0;
-    while (i < RESPONSE_TIME_BUCKETS.length && seconds > RESPONSE_TIME_BUCKETS[i]!) i++;
-    this.data.buckets[i]!++;
+    this.data.buckets[bucketOf(RESPONSE_TIME_BUCKETS, seconds)]!++;
+    this.data.fineBuckets[bucketOf(REQUEST_DURATION_BUCKETS, seconds)]!++;
     this.data.sum += seconds;
     this.data.count++;
   }
+}
+
+/** The index of the first bucket whose upper bound holds seconds (the last: +Inf). */
+function bucketOf(bounds: readonly number[], seconds: number): number {
+  let i = 0;
+  while (i < bounds.length && seconds > bounds[i]!) i++;
+  return i;
+}
+
+/** A histogram's Prometheus lines: cumulative buckets, +Inf, sum and count. */
+function histogramLines(name: string, bounds: readonly number[], counts: readonly number[], sum: number, count: number): string[] {
+  let cumulative = 0;
+  const lines = bounds.map((le, i) => {
+    cumulative += counts[i] ?? 0;
+    return `${name}_bucket{le="${le}"} ${cumulative}`;
+  });
+  lines.push(`${name}_bucket{le="+Inf"} ${count}`, `${name}_sum ${sum}`, `${name}_count ${count}`);
+  return lines;
 }
 
 /** Process-level gauges reported with the metrics. */
@@ -115,16 +142,13 @@ export function renderPrometheus(m: MetricsSnapshot, sys: SystemMetrics): string
   family('kes_http_request_error', 'counter', 'Number of request that failed due to some error. (HTTP 4xx status code)', byCode('kes_http_request_error', m.error));
   family('kes_http_request_failure', 'counter', 'Number of request that failed due to some internal failure. (HTTP 5xx status code)', byCode('kes_http_request_failure', m.failure));
   family('kes_http_request_success', 'counter', 'Number of requests that have been served successfully.', byCode('kes_http_request_success', m.success));
-  let cumulative = 0;
-  const histogram = RESPONSE_TIME_BUCKETS.map((le, i) => {
-    cumulative += m.buckets[i] ?? 0;
-    return `kes_http_response_time_bucket{le="${le}"} ${cumulative}`;
-  });
-  histogram.push(`kes_http_response_time_bucket{le="+Inf"} ${m.count}`, `kes_http_response_time_sum ${m.sum}`, `kes_http_response_time_count ${m.count}`);
+  const histogram = histogramLines('kes_http_response_time', RESPONSE_TIME_BUCKETS, m.buckets, m.sum, m.count);
   family('kes_http_response_time', 'histogram', 'Histogram of request response times spawning from 10ms to 10s.', histogram);
   family('kes_log_audit_events', 'counter', 'Number of audit log events written to subscribers.', [`kes_log_audit_events ${m.logAuditEvents}`]);
   family('kes_log_error_events', 'counter', 'Number of error log events written to subscribers.', [`kes_log_error_events ${m.logErrorEvents}`]);
   // openkes's own metrics: KES's dashboards ignore names they do not know.
+  const fine = histogramLines('openkes_http_request_duration_seconds', REQUEST_DURATION_BUCKETS, m.fineBuckets, m.sum, m.count);
+  family('openkes_http_request_duration_seconds', 'histogram', 'Histogram of request durations from 100 microseconds to 10 seconds.', fine);
   family('openkes_key_rotations_total', 'counter', 'Number of automatic key rotations this server made.', [`openkes_key_rotations_total ${m.keyRotations}`]);
   family('openkes_key_rotation_failures_total', 'counter', 'Number of automatic key rotations that failed on this server.', [`openkes_key_rotation_failures_total ${m.keyRotationFailures}`]);
   gauge('kes_system_mem_heap_objects', 'Number of objects allocated on the heap.', sys.heapObjects);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 import { LOG_INFO } from '../../src/config/types.js';
 import { KmsClient } from '../../src/client/kms-client.js';
+import { serverMetrics } from '../../src/client/parse.js';
 
 /** Reads line by line from one iterator (a for-await loop would end the stream on return). */
 function reader(lines: AsyncIterable<string>): () => Promise<string> {
@@ -117,6 +118,19 @@ describe('observability', () => {
     for (const name of ['kes_system_up_time', 'kes_system_num_cpu', 'kes_system_num_cpu_used', 'kes_system_num_threads', 'kes_system_mem_heap_used', 'kes_system_mem_stack_used']) {
       assert.match(m, new RegExp(`^${name} [\\d.]+$`, 'm'));
     }
+    // openkes's finer histogram (from 100 µs) counts the same requests as KES's, bucket by bucket
+    // consistent with it: what is within 10 ms in one is within 10 ms in the other.
+    const bucket = (name: string, le: string) => Number(new RegExp(`^${name}_bucket\\{le="${le.replace('+', '\\+')}"\\} (\\d+)$`, 'm').exec(m)?.[1] ?? NaN);
+    assert.match(m, /^# TYPE openkes_http_request_duration_seconds histogram$/m);
+    const fine = ['0.0001', '0.00025', '0.0005', '0.001', '0.0025', '0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '+Inf'].map((le) => bucket('openkes_http_request_duration_seconds', le));
+    assert.ok(fine.every((n, i) => Number.isInteger(n) && (i === 0 || n >= fine[i - 1]!)), `cumulative: ${fine}`);
+    for (const le of ['0.01', '0.05', '0.1', '0.5', '1', '5', '10', '+Inf']) {
+      assert.equal(bucket('openkes_http_request_duration_seconds', le), bucket('kes_http_response_time', le), `le=${le}`);
+    }
+    assert.equal(Number(/^openkes_http_request_duration_seconds_count (\d+)$/m.exec(m)![1]), Number(/^kes_http_response_time_count (\d+)$/m.exec(m)![1]));
+    assert.ok(fine.at(-1)! > 0);
+    // The CLI's parser takes the finer one for its percentiles.
+    assert.equal(Math.min(...serverMetrics(m).latency.keys()), 0.0001);
     // /v1/metrics itself is not counted; key routes are.
     const count = Number(/^kes_http_response_time_count (\d+)$/m.exec(m)![1]);
     const again = (await c.request('GET', '/v1/metrics')).body;
