@@ -209,6 +209,10 @@ export class RawH2 {
       this.buffered = this.buffered.subarray(9 + length);
       this.frames.push(f);
       if (f.type === FRAME.SETTINGS && !(f.flags & FLAG.ACK)) this.send(frame(FRAME.SETTINGS, FLAG.ACK, 0));
+      // As every client does: the connection's receive window (64 KiB) is shared by all the
+      // streams of a long-lived connection, so what arrives is given back, else the server
+      // stops sending after 64 KiB of answers.
+      if (f.type === FRAME.DATA && length > 0) this.windowUpdate(0, length);
       if (f.type === FRAME.GOAWAY) {
         this.goaway = f.payload.readUInt32BE(0) & 0x7fffffff;
         this.goawayCode = f.payload.readUInt32BE(4);
