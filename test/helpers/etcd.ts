@@ -10,25 +10,18 @@
  * When the `etcd` binary is missing, {@link etcdSkip} gives a skip message, unless `CI` is set:
  * then nothing is skipped and startEtcd fails.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { forgetDir, removeDirAtExit, ServiceProcess } from './service-process.js';
 
 const INSTALL_HINT = 'apt-get install etcd-server etcd-client';
 const STARTUP_TIMEOUT_MS = 30_000;
 
 let installed: boolean | undefined;
-
-function readProcStat(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return '';
-  }
-}
 
 /** Whether an `etcd` binary is on the PATH. */
 export function isEtcdInstalled(): boolean {
@@ -94,28 +87,6 @@ export interface StartEtcdOptions {
   tls?: { certFile: string; keyFile: string; caFile: string; clientCertAuth?: boolean; client?: { certFile: string; keyFile: string } };
 }
 
-// Every process and dir this module created and has not cleaned up yet; removed at exit.
-const liveProcesses = new Set<ChildProcess>();
-const liveDirs = new Set<string>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of liveProcesses) killNow(child);
-    for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
-  });
-}
-
-function killNow(child: ChildProcess): void {
-  try {
-    child.kill('SIGKILL'); // also ends a stopped (SIGSTOP) process
-  } catch {
-    // already gone
-  }
-}
-
 async function freePorts(count: number): Promise<number[]> {
   const servers = Array.from({ length: count }, () => createServer());
   const ports: number[] = [];
@@ -138,8 +109,7 @@ interface MemberSpec {
 class Member implements EtcdMember {
   readonly clientUrl: string;
   readonly peerUrl: string;
-  private child: ChildProcess | undefined;
-  private exited: Promise<void> = Promise.resolve();
+  private readonly process = new ServiceProcess();
 
   constructor(
     private readonly spec: MemberSpec,
@@ -157,11 +127,11 @@ class Member implements EtcdMember {
   }
 
   get running(): boolean {
-    return this.child !== undefined;
+    return this.process.running;
   }
 
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.process.pid;
   }
 
   get logFile(): string {
@@ -169,53 +139,21 @@ class Member implements EtcdMember {
   }
 
   async start(options: { waitHealthy?: boolean } = {}): Promise<void> {
-    if (this.child) throw new Error(`etcd member ${this.name} is already running`);
-    const log = openSync(this.logFile, 'a');
-    let child: ChildProcess;
-    try {
-      child = spawn('etcd', this.args, { stdio: ['ignore', log, log] });
-    } finally {
-      closeSync(log);
-    }
-    this.child = child;
-    liveProcesses.add(child);
-    this.exited = new Promise((resolve) => {
-      child.once('exit', () => {
-        liveProcesses.delete(child);
-        if (this.child === child) this.child = undefined;
-        resolve();
-      });
-      child.once('error', () => {
-        liveProcesses.delete(child);
-        if (this.child === child) this.child = undefined;
-        resolve();
-      });
-    });
+    if (this.process.running) throw new Error(`etcd member ${this.name} is already running`);
+    this.process.spawn('etcd', this.args, this.logFile);
     if (options.waitHealthy ?? true) await this.waitHealthy(STARTUP_TIMEOUT_MS);
   }
 
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    const child = this.child;
-    if (!child) return;
-    child.kill('SIGCONT');
-    child.kill(signal);
-    const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await this.exited;
-    clearTimeout(killer);
+  stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    return this.process.stop(signal);
   }
 
   pause(): void {
-    const pid = this.child?.pid;
-    this.child?.kill('SIGSTOP');
-    // The signal is delivered asynchronously: wait until the process is stopped (state T), so
-    // that nothing it was answering slips out after pause() returned.
-    for (let i = 0; pid !== undefined && i < 200 && !/^\S+ \(.*\) [Tt] /.test(readProcStat(pid)); i++) {
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
-    }
+    this.process.pause();
   }
 
   resume(): void {
-    this.child?.kill('SIGCONT');
+    this.process.resume();
   }
 
   async isHealthy(): Promise<boolean> {
@@ -230,7 +168,7 @@ class Member implements EtcdMember {
   async waitHealthy(timeoutMs: number): Promise<void> {
     const end = Date.now() + timeoutMs;
     while (Date.now() < end) {
-      if (!this.child) throw new Error(`etcd member ${this.name} exited during start-up`);
+      if (!this.process.running) throw new Error(`etcd member ${this.name} exited during start-up`);
       if (await this.isHealthy()) return;
       await sleep(50);
     }
@@ -293,7 +231,7 @@ async function startOnce(options: StartEtcdOptions): Promise<EtcdCluster> {
   const count = options.members ?? 1;
   const scheme = options.tls ? 'https' : 'http';
   const dir = mkdtempSync(join(tmpdir(), 'kes-etcd-'));
-  liveDirs.add(dir);
+  removeDirAtExit(dir);
   const ports = await freePorts(2 * count);
   const specs: MemberSpec[] = Array.from({ length: count }, (_, i) => ({ name: `m${i}`, clientPort: ports[2 * i] as number, peerPort: ports[2 * i + 1] as number }));
   const initialCluster = specs.map((s) => `${s.name}=http://127.0.0.1:${s.peerPort}`).join(',');
@@ -316,7 +254,7 @@ async function startOnce(options: StartEtcdOptions): Promise<EtcdCluster> {
     async close() {
       await Promise.all(members.map((m) => m.stop('SIGKILL')));
       rmSync(dir, { recursive: true, force: true });
-      liveDirs.delete(dir);
+      forgetDir(dir);
     },
   };
   try {
@@ -338,7 +276,6 @@ async function startOnce(options: StartEtcdOptions): Promise<EtcdCluster> {
  */
 export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdCluster> {
   if (!isEtcdInstalled()) throw new Error(`etcd is not installed (CI is set, so etcd tests cannot be skipped): ${INSTALL_HINT}`);
-  installExitHook();
   for (let attempt = 1; ; attempt++) {
     try {
       return await startOnce(options);

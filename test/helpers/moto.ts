@@ -14,14 +14,15 @@
  * `.ci/run` installs moto into ({@link MOTO_VENV}). When none is there, {@link motoSkip} gives a
  * skip message, unless `CI` is set: then nothing is skipped and startMoto fails.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AwsSecretsManagerConfig } from '../../src/keystore/aws/config.js';
+import { forgetDir, removeDirAtExit, ServiceProcess } from './service-process.js';
 
 /** The virtualenv `.ci/run` installs moto into. */
 export const MOTO_VENV = join(homedir(), '.cache', 'openkes', 'moto');
@@ -36,14 +37,6 @@ export const MOTO_CREDENTIALS = { accessKey: 'AKIAMOTOTESTKEY00001', secretKey: 
 const STARTUP_TIMEOUT_MS = 30_000;
 
 let binary: string | null | undefined;
-
-function readProcStat(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return '';
-  }
-}
 
 /** The moto_server binary to start, or undefined when none is installed. */
 export function motoServerBinary(): string | undefined {
@@ -95,25 +88,6 @@ export interface MotoServer {
   close(): Promise<void>;
 }
 
-// Every process and dir this module created and has not cleaned up yet; removed at exit.
-const liveProcesses = new Set<ChildProcess>();
-const liveDirs = new Set<string>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of liveProcesses) {
-      try {
-        child.kill('SIGKILL'); // also ends a stopped (SIGSTOP) process
-      } catch {
-        // already gone
-      }
-    }
-    for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
-  });
-}
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -139,8 +113,7 @@ function answers(url: string): Promise<boolean> {
 
 class Moto implements MotoServer {
   readonly url: string;
-  private child: ChildProcess | undefined;
-  private exited: Promise<void> = Promise.resolve();
+  private readonly process = new ServiceProcess();
   private readonly logFile: string;
 
   constructor(
@@ -153,7 +126,7 @@ class Moto implements MotoServer {
   }
 
   get running(): boolean {
-    return this.child !== undefined;
+    return this.process.running;
   }
 
   keystore(): AwsSecretsManagerConfig {
@@ -161,55 +134,26 @@ class Moto implements MotoServer {
   }
 
   async start(): Promise<void> {
-    if (this.child) throw new Error('moto_server is already running');
-    const log = openSync(this.logFile, 'a');
-    let child: ChildProcess;
-    try {
-      child = spawn(this.bin, ['-H', '127.0.0.1', '-p', String(this.port)], { stdio: ['ignore', log, log] });
-    } finally {
-      closeSync(log);
-    }
-    this.child = child;
-    liveProcesses.add(child);
-    this.exited = new Promise((resolve) => {
-      const gone = () => {
-        liveProcesses.delete(child);
-        if (this.child === child) this.child = undefined;
-        resolve();
-      };
-      child.once('exit', gone);
-      child.once('error', gone);
-    });
+    if (this.process.running) throw new Error('moto_server is already running');
+    this.process.spawn(this.bin, ['-H', '127.0.0.1', '-p', String(this.port)], this.logFile);
     const end = Date.now() + STARTUP_TIMEOUT_MS;
     while (!(await answers(this.url))) {
-      if (!this.child) throw new Error('moto_server exited during start-up');
+      if (!this.process.running) throw new Error('moto_server exited during start-up');
       if (Date.now() > end) throw new Error(`moto_server does not answer after ${STARTUP_TIMEOUT_MS} ms`);
       await sleep(50);
     }
   }
 
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    const child = this.child;
-    if (!child) return;
-    child.kill('SIGCONT');
-    child.kill(signal);
-    const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await this.exited;
-    clearTimeout(killer);
+  stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    return this.process.stop(signal);
   }
 
   pause(): void {
-    const pid = this.child?.pid;
-    this.child?.kill('SIGSTOP');
-    // The signal is delivered asynchronously: wait until the process is stopped (state T), so
-    // that nothing it was answering slips out after pause() returned.
-    for (let i = 0; pid !== undefined && i < 200 && !/^\S+ \(.*\) [Tt] /.test(readProcStat(pid)); i++) {
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
-    }
+    this.process.pause();
   }
 
   resume(): void {
-    this.child?.kill('SIGCONT');
+    this.process.resume();
   }
 
   log(): string {
@@ -223,7 +167,7 @@ class Moto implements MotoServer {
   async close(): Promise<void> {
     await this.stop('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
-    liveDirs.delete(this.dir);
+    forgetDir(this.dir);
   }
 }
 
@@ -235,10 +179,9 @@ class Moto implements MotoServer {
 export async function startMoto(): Promise<MotoServer> {
   const bin = motoServerBinary();
   if (bin === undefined) throw new Error(`moto_server is not installed (CI is set, so moto tests cannot be skipped): ${MOTO_INSTALL_HINT}`);
-  installExitHook();
   for (let attempt = 1; ; attempt++) {
     const dir = mkdtempSync(join(tmpdir(), 'kes-moto-'));
-    liveDirs.add(dir);
+    removeDirAtExit(dir);
     const moto = new Moto(bin, await freePort(), dir);
     try {
       await moto.start();
