@@ -98,6 +98,20 @@ export class KeyStoreUnreachableError extends Error {
   override readonly name = 'KeyStoreUnreachableError';
 }
 
+/**
+ * The store, once check has passed (by default its status: a store whose service cannot be
+ * reached fails when it connects); closed, and the failure rethrown, when it has not.
+ */
+export async function checkedStore<S extends KeyStore>(store: S, check: (store: S) => Promise<unknown> = (s) => s.status()): Promise<S> {
+  try {
+    await check(store);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return store;
+}
+
 /** Collects every name of a listing (for tests and small listings only). */
 export async function listAll(store: KeyStore, prefix = ''): Promise<string[]> {
   const names: string[] = [];

@@ -26,7 +26,7 @@ import type { SecretsManagerClient, SecretsManagerClientConfig } from '@aws-sdk/
 import { randomUUID } from 'node:crypto';
 import { KesError } from '../../api/errors.js';
 import type { AwsSecretsManagerConfig } from './config.js';
-import { compareNames, KeyStoreConflictError, KeyStoreUnreachableError, type KeyStore, type KeyStoreState } from '../keystore.js';
+import { checkedStore, compareNames, KeyStoreConflictError, KeyStoreUnreachableError, type KeyStore, type KeyStoreState } from '../keystore.js';
 import { DEFAULT_STORE_TIMEOUT_MS } from '../../config/defaults.js';
 import { probeEndpoint } from './endpoint-probe.js';
 import { isNetworkError, serviceErrorMessage, serviceErrorName } from './errors.js';
@@ -117,13 +117,7 @@ export class AwsSecretsManagerKeyStore implements KeyStore {
       clientConfig.credentials = { accessKeyId: c.accessKey ?? '', secretAccessKey: c.secretKey ?? '', ...(c.sessionToken ? { sessionToken: c.sessionToken } : {}) };
     }
     const store = new AwsSecretsManagerKeyStore(sdk, new sdk.SecretsManagerClient(clientConfig), endpoint, config.kmsKey || undefined, options);
-    try {
-      await store.status();
-    } catch (err) {
-      await store.close();
-      throw err;
-    }
-    return store;
+    return checkedStore(store);
   }
 
   async status(): Promise<KeyStoreState> {

@@ -21,7 +21,7 @@
  */
 import { KesError } from '../../api/errors.js';
 import { DEFAULT_STORE_TIMEOUT_MS } from '../../config/defaults.js';
-import { compareNames, type KeyStore, type KeyStoreState } from '../keystore.js';
+import { checkedStore, compareNames, type KeyStore, type KeyStoreState } from '../keystore.js';
 import type { AzureConfig } from './config.js';
 import { ClientSecretTokens, DEFAULT_AUTHORITY_HOST, HttpClient, json, ManagedIdentityTokens, vaultError, type HttpAnswer, type TokenSource } from './rest.js';
 
@@ -109,13 +109,7 @@ export class AzureKeyVaultKeyStore implements KeyStore {
       tokens = new ClientSecretTokens(http, env.AZURE_TENANT_ID, env.AZURE_CLIENT_ID, env.AZURE_CLIENT_SECRET, `${scope}/.default`, env.AZURE_AUTHORITY_HOST || DEFAULT_AUTHORITY_HOST);
     } else tokens = new ManagedIdentityTokens(http, scope, env.AZURE_CLIENT_ID || undefined, options.imdsEndpoint);
     const store = new AzureKeyVaultKeyStore(http, tokens, endpoint, options);
-    try {
-      await store.status();
-    } catch (err) {
-      await store.close();
-      throw err;
-    }
-    return store;
+    return checkedStore(store);
   }
 
   async status(): Promise<KeyStoreState> {

@@ -26,7 +26,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { KesError } from '../../api/errors.js';
 import { DEFAULT_STORE_TIMEOUT_MS } from '../../config/defaults.js';
-import { compareNames, KeyStoreUnreachableError, type KeyStore, type KeyStoreState } from '../keystore.js';
+import { checkedStore, compareNames, KeyStoreUnreachableError, type KeyStore, type KeyStoreState } from '../keystore.js';
 import type { EntrustConfig } from './config.js';
 
 /** Tuning of the store; the defaults suit production. */
@@ -96,14 +96,10 @@ export class KeyControlKeyStore implements KeyStore {
     const ca = config.caPath ? withSystemRoots(readCaBundle(config.caPath, 'entrust')) : undefined;
     const agent = endpoint.protocol === 'https:' ? new https.Agent({ keepAlive: true, ...(ca ? { ca } : {}) }) : new http.Agent({ keepAlive: true });
     const store = new KeyControlKeyStore(config, endpoint, agent, options);
-    try {
-      await store.login();
-      await store.status();
-    } catch (err) {
-      await store.close();
-      throw err;
-    }
-    return store;
+    return checkedStore(store, async (s) => {
+      await s.login();
+      await s.status();
+    });
   }
 
   async status(): Promise<KeyStoreState> {

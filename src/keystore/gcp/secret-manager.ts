@@ -23,7 +23,7 @@ import * as https from 'node:https';
 import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
 import { KesError } from '../../api/errors.js';
 import { DEFAULT_STORE_TIMEOUT_MS } from '../../config/defaults.js';
-import { compareNames, KeyStoreUnreachableError, type KeyStore, type KeyStoreState } from '../keystore.js';
+import { checkedStore, compareNames, KeyStoreUnreachableError, type KeyStore, type KeyStoreState } from '../keystore.js';
 import { probeEndpoint } from '../aws/endpoint-probe.js';
 import { DEFAULT_GCP_TOKEN_URI, type GcpConfig } from './config.js';
 
@@ -134,13 +134,7 @@ export class GcpSecretManagerKeyStore implements KeyStore {
       scopes,
       options,
     );
-    try {
-      await store.status();
-    } catch (err) {
-      await store.close();
-      throw err;
-    }
-    return store;
+    return checkedStore(store);
   }
 
   async status(): Promise<KeyStoreState> {
