@@ -14,7 +14,6 @@ import { binary, json, type Reply } from '../reply.js';
 import type { RequestContext } from '../context.js';
 import { storeError } from './common.js';
 import { requireSysAdmin } from '../kms/endpoints.js';
-import { asKmsError } from '../kms/dispatch.js';
 
 /**
  * GET: the snapshot (`application/octet-stream`). PUT: restores the body, answers
@@ -25,11 +24,7 @@ import { asKmsError } from '../kms/dispatch.js';
  *   says how many entries were written and which one failed)
  */
 export async function db(ctx: RequestContext): Promise<Reply | undefined> {
-  try {
-    await requireSysAdmin(ctx);
-  } catch (err) {
-    throw asKmsError(err);
-  }
+  await requireSysAdmin(ctx);
   const key = backupKey(ctx);
   // The route answers GET and PUT only (routes.ts).
   return ctx.method === 'GET' ? readDb(ctx, key) : writeDb(ctx, key);

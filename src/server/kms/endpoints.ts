@@ -10,14 +10,16 @@ import { StreamAbort, type Reply, type StreamWriter } from '../reply.js';
 import type { RequestContext } from '../context.js';
 import { rightsOf } from '../access.js';
 import { DEFAULT_ENCLAVE } from '../../keystore/entry-names.js';
-import { asKmsError } from './dispatch.js';
 
 /** `GET /v1/health/live`: the server answers. */
 export function live(): undefined {
   return undefined;
 }
 
-/** Requires the caller to be SysAdmin (backup, logs). @throws KesError 400, 403 */
+/**
+ * Requires the caller to be SysAdmin (backup, logs, debug), answering as MinKMS's SDK expects.
+ * @throws KesError 400 (no certificate), 403 KMS_ERR_PERMISSION
+ */
 export async function requireSysAdmin(ctx: RequestContext): Promise<void> {
   if (ctx.identity === '') throw new KesError('KES_ERR_TLS');
   if ((await rightsOf(ctx.state, ctx.identity, DEFAULT_ENCLAVE)).kind !== 'sysadmin') throw new KesError('KMS_ERR_PERMISSION');
@@ -33,11 +35,7 @@ const LEVELS: Record<string, number> = { DEBUG: -4, INFO: 0, WARN: 4, ERROR: 8 }
  * length-prefixed LogRecords, from now on (past events are not kept, so `since` is ignored).
  */
 export async function debugLog(ctx: RequestContext): Promise<Reply> {
-  try {
-    await requireSysAdmin(ctx);
-  } catch (err) {
-    throw asKmsError(err);
-  }
+  await requireSysAdmin(ctx);
   // Read outside the decoding: a body over the limit is a 413, a broken-off one no answer.
   const body = await ctx.body();
   let filter: M.LogFilter;
@@ -97,13 +95,7 @@ function logRecord(level: number, message: string): Buffer {
  */
 export function notSupported(what: string, sysAdminOnly = false): (ctx: RequestContext) => Promise<never> {
   return async (ctx) => {
-    if (sysAdminOnly) {
-      try {
-        await requireSysAdmin(ctx);
-      } catch (err) {
-        throw asKmsError(err);
-      }
-    }
+    if (sysAdminOnly) await requireSysAdmin(ctx);
     throw kesError('KMS_ERR_NOT_SUPPORTED', 'debug', { what });
   };
 }
