@@ -136,6 +136,9 @@ export function serverMetrics(text: string): ServerMetrics {
     kes_http_response_time_sum: 'latencySum',
     openkes_key_rotations_total: 'keyRotations',
     openkes_key_rotation_failures_total: 'keyRotationFailures',
+    openkes_key_cache_entries: 'cacheEntries',
+    openkes_key_cache_hits_total: 'cacheHits',
+    openkes_key_cache_misses_total: 'cacheMisses',
   };
   const sums: Record<string, 'requestOK' | 'requestErr' | 'requestFail'> = {
     kes_http_request_success: 'requestOK',

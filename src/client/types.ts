@@ -110,6 +110,10 @@ export interface ServerMetrics {
   /** Automatic key rotations the server made, and those that failed (openkes only; KES: undefined). */
   keyRotations?: number;
   keyRotationFailures?: number;
+  /** The key cache: entries now, look-ups answered from it and those that went to the key store (openkes only). */
+  cacheEntries?: number;
+  cacheHits?: number;
+  cacheMisses?: number;
 }
 
 export interface AuditEvent {

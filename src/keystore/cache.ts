@@ -20,6 +20,7 @@ import type { KeyRing } from '../crypto/key-ring.js';
 import { KeyStoreUnreachableError, type KeyStore, type KeyStoreState } from './keystore.js';
 import { CacheKeeper, type CacheExpiry, type CacheLink, type CacheReplicas, type KeeperOptions } from './cache-keeper.js';
 import { holdsKey } from './entry-names.js';
+import type { CacheCounters } from '../metrics/metrics.js';
 
 export type { CacheExpiry, CacheLink } from './cache-keeper.js';
 
@@ -34,6 +35,8 @@ export interface KeyCacheOptions extends Omit<KeeperOptions, 'expiry'> {
    * notifications are its business, and the other options are ignored.
    */
   link?: CacheLink;
+  /** Counts hits and misses (the server's metrics). */
+  counters?: CacheCounters;
 }
 
 /** A link that delivers a remote keeper's fills and evictions to the cache attached to it. */
@@ -64,11 +67,13 @@ export class KeyCache {
   private readonly keeper: CacheKeeper | undefined;
   private readonly link: CacheLink;
   private closed = false;
+  private readonly counters: CacheCounters | undefined;
 
   constructor(
     readonly store: KeyStore,
     options: KeyCacheOptions = {},
   ) {
+    this.counters = options.counters;
     if (options.link) {
       this.keeper = undefined;
       this.link = options.link;
@@ -98,7 +103,10 @@ export class KeyCache {
    * @throws KesError KES_ERR_KEY_NOT_FOUND; store errors; KeyVersionError for corrupt entries.
    */
   async get(name: string): Promise<KeyRing> {
-    return this.peek(name) ?? (this.load(name) as Promise<KeyRing>);
+    const cached = this.peek(name);
+    if (cached) return cached;
+    this.counters?.cacheMiss();
+    return this.load(name) as Promise<KeyRing>;
   }
 
   /** The cached key name (marked used), or undefined: the synchronous fast path of get. */
@@ -106,6 +114,7 @@ export class KeyCache {
     const entry = this.entries.get(name);
     if (!entry || !holdsKey(name)) return undefined;
     entry.used = true;
+    this.counters?.cacheHit();
     return entry.value as KeyRing;
   }
 
@@ -119,8 +128,10 @@ export class KeyCache {
     let value: Buffer;
     if (entry) {
       entry.used = true;
+      this.counters?.cacheHit();
       value = entry.value as Buffer;
     } else {
+      this.counters?.cacheMiss();
       value = (await this.load(name, true)) as Buffer;
     }
     if (value.length === 0) throw new KesError('KES_ERR_KEY_NOT_FOUND');

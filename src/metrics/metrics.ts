@@ -31,6 +31,11 @@ export interface MetricsSnapshot {
   /** Automatic key rotations made by this server (openkes). */
   keyRotations: number;
   keyRotationFailures: number;
+  /** Key cache look-ups answered from the cache, and those that went to the store (openkes). */
+  cacheHits: number;
+  cacheMisses: number;
+  /** Entries in the key cache when the snapshot was taken. */
+  cacheEntries: number;
 }
 
 export function emptySnapshot(): MetricsSnapshot {
@@ -47,6 +52,9 @@ export function emptySnapshot(): MetricsSnapshot {
     logAuditEvents: 0,
     keyRotations: 0,
     keyRotationFailures: 0,
+    cacheHits: 0,
+    cacheMisses: 0,
+    cacheEntries: 0,
   };
 }
 
@@ -64,12 +72,37 @@ export function addSnapshot(a: MetricsSnapshot, b: MetricsSnapshot): MetricsSnap
   a.logAuditEvents += b.logAuditEvents;
   a.keyRotations += b.keyRotations;
   a.keyRotationFailures += b.keyRotationFailures;
+  a.cacheHits += b.cacheHits ?? 0;
+  a.cacheMisses += b.cacheMisses ?? 0;
+  a.cacheEntries += b.cacheEntries ?? 0;
   return a;
 }
 
+/** Counts of a key cache's look-ups (keystore/cache.ts). */
+export interface CacheCounters {
+  cacheHit(): void;
+  cacheMiss(): void;
+}
+
 /** The metrics of one process. */
-export class Metrics {
+export class Metrics implements CacheCounters {
   readonly data: MetricsSnapshot = emptySnapshot();
+  /** The number of entries of the process's key cache (set by the server's state). */
+  cacheSize: () => number = () => 0;
+
+  /** The counts with the gauges read now: what this process reports. */
+  current(): MetricsSnapshot {
+    this.data.cacheEntries = this.cacheSize();
+    return this.data;
+  }
+
+  cacheHit(): void {
+    this.data.cacheHits++;
+  }
+
+  cacheMiss(): void {
+    this.data.cacheMisses++;
+  }
 
   requestStarted(): void {
     this.data.active++;
@@ -149,6 +182,9 @@ export function renderPrometheus(m: MetricsSnapshot, sys: SystemMetrics): string
   // openkes's own metrics: KES's dashboards ignore names they do not know.
   const fine = histogramLines('openkes_http_request_duration_seconds', REQUEST_DURATION_BUCKETS, m.fineBuckets, m.sum, m.count);
   family('openkes_http_request_duration_seconds', 'histogram', 'Histogram of request durations from 100 microseconds to 10 seconds.', fine);
+  family('openkes_key_cache_entries', 'gauge', 'Number of entries in the key caches of the server.', [`openkes_key_cache_entries ${m.cacheEntries}`]);
+  family('openkes_key_cache_hits_total', 'counter', 'Number of key look-ups answered from the key cache.', [`openkes_key_cache_hits_total ${m.cacheHits}`]);
+  family('openkes_key_cache_misses_total', 'counter', 'Number of key look-ups that went to the key store.', [`openkes_key_cache_misses_total ${m.cacheMisses}`]);
   family('openkes_key_rotations_total', 'counter', 'Number of automatic key rotations this server made.', [`openkes_key_rotations_total ${m.keyRotations}`]);
   family('openkes_key_rotation_failures_total', 'counter', 'Number of automatic key rotations that failed on this server.', [`openkes_key_rotation_failures_total ${m.keyRotationFailures}`]);
   gauge('kes_system_mem_heap_objects', 'Number of objects allocated on the heap.', sys.heapObjects);

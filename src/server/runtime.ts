@@ -37,7 +37,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     auditHub: options.auditHub ?? new EventHub<AuditEvent>(),
     workers,
     threads: threadPool + workers,
-    metricsSnapshot: () => (sum ? sum(metrics.data) : Promise.resolve(structuredClone(metrics.data))),
+    metricsSnapshot: () => (sum ? sum(metrics.current()) : Promise.resolve(structuredClone(metrics.current()))),
     ...(options.cacheLink && { cacheLink: options.cacheLink }),
     stdout: options.stdout === undefined ? process.stdout : options.stdout,
     stderr: options.stderr === undefined ? process.stderr : options.stderr,

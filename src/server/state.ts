@@ -86,7 +86,9 @@ export async function buildState(config: ServerConfig, runtime: Runtime, proxy?:
   const policies = new PolicySet(config.policies);
   const store = await connectKeyStore(config.keystore);
   const errorLog = new ErrorLog(config.log.error, runtime.stderr, runtime.errorHub);
-  const cache = new KeyCache(store, runtime.cacheLink ? { link: runtime.cacheLink } : { expiry: config.cache, log: keeperLog(errorLog) });
+  const counters = runtime.metrics;
+  const cache = new KeyCache(store, runtime.cacheLink ? { link: runtime.cacheLink, counters } : { expiry: config.cache, log: keeperLog(errorLog), counters });
+  runtime.metrics.cacheSize = () => cache.size;
   const routes = buildRoutes(config.api);
   const start = runtime.startTime;
   const state: ServerState = {

@@ -101,7 +101,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
       }),
     'refresh-tls': (m) => apply(m.id, (s) => s.reloadTls(m.config)),
     shutdown: () => stop(),
-    'metrics-collect': (m) => send({ type: 'metrics-snapshot', id: m.id, snapshot: runtime.metrics.data }),
+    'metrics-collect': (m) => send({ type: 'metrics-snapshot', id: m.id, snapshot: runtime.metrics.current() }),
     'metrics-result': (m) => {
       pending.get(m.id)?.(m.snapshot);
       pending.delete(m.id);
