@@ -116,7 +116,7 @@ export async function kmsClientFromEnv(flags: FlagValues, env: Env): Promise<Kms
 }
 
 /** The connection options of the flags and environment (see {@link clientFromEnv}). */
-async function clientOptionsFromEnv(flags: FlagValues, env: Env, setup: ClientSetup = {}): Promise<ClientOptions & { apiKey?: ApiKey }> {
+export async function clientOptionsFromEnv(flags: FlagValues, env: Env, setup: ClientSetup = {}): Promise<ClientOptions & { apiKey?: ApiKey }> {
   const endpoints = serverEndpoints(env, setup.server ?? (flags.server as string | undefined));
   const apiKey = flags['api-key'] !== undefined ? { source: '--api-key', value: flags['api-key'] as string } : envSetting(env, ENV.apiKey);
   const keyFile = envSetting(env, ENV.keyFile);

@@ -23,6 +23,7 @@ export const COMMANDS: LazyCommand[] = [
   },
   { name: 'status', summary: 'Show the status of the server(s)', load: async () => (await import('./status.js')).statusCommand },
   { name: 'log', summary: 'Follow the audit or error log', load: async () => (await import('./log.js')).logCommand },
+  { name: 'console', summary: 'Serve the web console', load: async () => (await import('./console.js')).consoleCommand },
   { name: 'metric', summary: 'Watch the server\'s metrics', load: async () => (await import('./metric.js')).metricCommand },
   { name: 'migrate', summary: 'Migrate keys from one key store to another', load: async () => (await import('./migrate.js')).migrateCommand },
   { name: 'backup', summary: 'Save an encrypted snapshot of the whole key store', load: async () => (await import('./backup.js')).backupCommand },
