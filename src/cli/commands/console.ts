@@ -59,8 +59,10 @@ export const consoleCommand: Command = {
     const gate = new LoginGate();
     const server = createConsoleServer({ gate, backend, files, routes: CONSOLE_ROUTES });
     try {
-      server.listen({ host, port, exclusive: true });
-      await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(listenError(address, err)))]);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', (err) => reject(listenError(address, err)));
+        server.listen({ host, port, exclusive: true }, resolve);
+      });
     } catch (err) {
       await backend.close();
       throw err;
