@@ -212,8 +212,8 @@ export class KeyCache {
     await this.link.written(name);
   }
 
-  list(prefix: string): AsyncIterable<string> {
-    return this.store.list(prefix);
+  list(prefix: string, from?: string): AsyncIterable<string> {
+    return this.store.list(prefix, from);
   }
 
   /**

@@ -57,8 +57,10 @@ export interface KeyStore {
   /**
    * The names starting with prefix, in ascending byte order, produced page by page so that
    * memory is bounded by the page size and not by the number of keys.
+   * @param from a hint: the caller skips the names before it (a listing page that starts in the
+   *   middle), so a store may start there instead of at the first name
    */
-  list(prefix: string): AsyncIterable<string>;
+  list(prefix: string, from?: string): AsyncIterable<string>;
 
   /** Releases connections and timers. The store must not be used afterwards. */
   close(): Promise<void>;

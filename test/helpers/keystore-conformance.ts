@@ -150,6 +150,23 @@ export function describeKeyStore(name: string, open: () => Promise<KeyStoreFixtu
       assert.deepEqual(listed, [...names].sort());
     });
 
+    test('a listing from a start name holds every later name once, in order (the store may start there)', async () => {
+      const prefix = fresh('from');
+      const names = Array.from({ length: 300 }, (_, i) => `${prefix}-${String(i).padStart(3, '0')}`);
+      for (let i = 0; i < names.length; i += 100) await Promise.all(names.slice(i, i + 100).map((n) => store.create(n, Buffer.from('x'))));
+      for (const start of [names[150]!, `${prefix}-1505`, `${prefix}-`, `${prefix}-999`]) {
+        const listed: string[] = [];
+        for await (const n of store.list(`${prefix}-`, start)) listed.push(n);
+        assert.deepEqual(listed, [...listed].sort(), `sorted from ${start}`);
+        assert.deepEqual(listed.filter((n) => n >= start), names.filter((n) => n >= start), `complete from ${start}`);
+        assert.ok(listed.every((n) => names.includes(n)), `only the prefix's names from ${start}`);
+      }
+      // A start outside the prefix is no reason to list other names.
+      const other: string[] = [];
+      for await (const n of store.list(`${prefix}-`, 'zzz')) other.push(n);
+      assert.ok(other.every((n) => names.includes(n)));
+    });
+
     if (options.noReplace) {
       test(`has no replace: ${options.noReplace}`, () => {
         assert.equal(store.replace, undefined);

@@ -161,9 +161,9 @@ export class EtcdKeyStore implements KeyStore {
    * Lists page by page. Each page is a fresh read: a key created or deleted during a listing
    * may or may not appear, but no name appears twice and the order holds.
    */
-  async *list(prefix: string): AsyncIterable<string> {
+  async *list(prefix: string, from = ''): AsyncIterable<string> {
     const range = prefixRange(etcdKey(this.prefix, prefix));
-    let start = range.key;
+    let start = from !== '' && from.startsWith(prefix) ? etcdKey(this.prefix, from) : range.key;
     for (;;) {
       // Without a sort order etcd returns keys in ascending byte order, and applies the limit
       // while reading (with a sort order it would read the whole range first).

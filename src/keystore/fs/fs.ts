@@ -200,10 +200,10 @@ export class FsKeyStore implements KeyStore {
    * and keeps only the next pageSize names after the last one produced: memory is bounded by
    * the page size, and a directory holding at most one page is scanned once.
    */
-  async *list(prefix: string): AsyncIterable<string> {
+  async *list(prefix: string, from = ''): AsyncIterable<string> {
     let after: string | undefined;
     for (;;) {
-      const page = await this.nextPage(prefix, after);
+      const page = await this.nextPage(prefix, after, from);
       yield* page;
       if (page.length < this.pageSize) return;
       after = page[page.length - 1];
@@ -212,13 +212,14 @@ export class FsKeyStore implements KeyStore {
 
   async close(): Promise<void> {}
 
-  private async nextPage(prefix: string, after: string | undefined): Promise<string[]> {
+  /** The next names after `after` (exclusive) and from `from` (inclusive). */
+  private async nextPage(prefix: string, after: string | undefined, from: string): Promise<string[]> {
     let names: string[] = [];
     const dir = await this.ops.opendir(this.dir, { bufferSize: 256 });
     for await (const entry of dir) {
       const name = entry.name;
       if (name.startsWith('.') || entry.isDirectory() || !name.startsWith(prefix)) continue;
-      if (after !== undefined && compareNames(name, after) <= 0) continue;
+      if (after !== undefined ? compareNames(name, after) <= 0 : compareNames(name, from) < 0) continue;
       names.push(name);
       if (names.length >= 2 * this.pageSize) names = names.sort(compareNames).slice(0, this.pageSize);
     }

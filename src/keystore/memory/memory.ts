@@ -31,8 +31,8 @@ export class MemKeyStore implements KeyStore {
     if (!this.entries.delete(name)) throw new KesError('KES_ERR_KEY_NOT_FOUND');
   }
 
-  async *list(prefix: string): AsyncIterable<string> {
-    const names = [...this.entries.keys()].filter((n) => n.startsWith(prefix)).sort(compareNames);
+  async *list(prefix: string, from = ''): AsyncIterable<string> {
+    const names = [...this.entries.keys()].filter((n) => n.startsWith(prefix) && compareNames(n, from) >= 0).sort(compareNames);
     yield* names;
   }
 

@@ -121,11 +121,11 @@ export class PostgresKeyStore implements KeyStore {
   }
 
   /** The names starting with prefix in byte order, fetched pageSize names per statement. */
-  async *list(prefix: string): AsyncIterable<string> {
+  async *list(prefix: string, start = ''): AsyncIterable<string> {
     if (UNSTORABLE.test(prefix)) return; // no stored name can start with it
     const what = `failed to list '${prefix}'`;
     const end = prefixEnd(prefix);
-    let from = prefix;
+    let from = start.startsWith(prefix) && !UNSTORABLE.test(start) ? start : prefix;
     let exclusive = false;
     for (;;) {
       const params: unknown[] = end === undefined ? [from, this.pageSize] : [from, this.pageSize, end];

@@ -161,7 +161,7 @@ export const KEY_COMMANDS: ReadonlyMap<number, CommandSpec<any, any>> = new Map<
       subject: listSubject,
       async run(x, req) {
         const prefix = listPrefix(req.prefix);
-        const names = keyNames(x, prefix, keyEntries(x.enclave).length);
+        const names = keyNames(x, prefix, keyEntries(x.enclave).length, req.continueAt);
         const { items, continueAt } = await storeCall('list keys', () =>
           describedPage(names, req, prefix, async (name) => {
             try {
@@ -255,9 +255,13 @@ function macKeyOf(ring: KeyRing, number: number, v: KeyVersion): HmacKey {
 
 const MAC_KEY_LABEL = 'openkes MinKMS KEY:MAC key';
 
-/** The key names of an enclave starting with prefix (in the default enclave: KES's keys). */
-async function* keyNames(x: Exec, prefix: string, offset: number): AsyncIterable<string> {
-  for await (const entry of x.state.cache.list(keyEntries(x.enclave, prefix))) {
+/**
+ * The key names of an enclave starting with prefix (in the default enclave: KES's keys), from
+ * the name a listing page continues at: the store may start there.
+ */
+async function* keyNames(x: Exec, prefix: string, offset: number, from = ''): AsyncIterable<string> {
+  const start = from.startsWith(prefix) ? keyEntries(x.enclave, from) : '';
+  for await (const entry of x.state.cache.list(keyEntries(x.enclave, prefix), start)) {
     if (x.enclave === DEFAULT_ENCLAVE && isInternalEntry(entry)) continue;
     yield entry.slice(offset);
   }
