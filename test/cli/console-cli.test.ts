@@ -68,7 +68,7 @@ describe('kes console', () => {
       while (!run.stdout.text.includes('\n', run.stdout.text.indexOf('\n') + 1) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       const lines = run.stdout.text.split('\n');
       assert.equal(lines.length, 3, run.stdout.text);
-      const [, port, token] = URL_LINE.exec(lines[0]!) ?? assert.fail(`no URL line: ${lines[0]}`);
+      const [, port, token = ''] = URL_LINE.exec(lines[0]!) ?? assert.fail(`no URL line: ${lines[0]}`);
       assert.equal(lines[1], token);
       assert.match(run.stderr.text, new RegExp(`serving https://127\\.0\\.0\\.1:${t.port} on http://127\\.0\\.0\\.1:${port}`));
       const login = (body: object) =>

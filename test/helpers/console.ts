@@ -59,10 +59,10 @@ function stubAssets(): string {
 
 export async function startConsole(
   t: TestServer,
-  o: { gate?: LoginGateOptions; assets?: string; extraEndpoints?: string[]; metricsIntervalMs?: number } = {},
+  o: { gate?: LoginGateOptions; assets?: string; extraEndpoints?: string[]; metricsIntervalMs?: number; client?: ClientOptions } = {},
 ): Promise<TestConsole> {
   const stub = o.assets === undefined ? stubAssets() : undefined;
-  const backend = new ConsoleBackend(adminClientOptions(t, o.extraEndpoints), o.metricsIntervalMs);
+  const backend = new ConsoleBackend(o.client ?? adminClientOptions(t, o.extraEndpoints), o.metricsIntervalMs);
   const gate = new LoginGate(o.gate);
   const server = createConsoleServer({ gate, backend, files: new StaticFiles(o.assets ?? stub), routes: CONSOLE_ROUTES });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
