@@ -8,7 +8,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -169,7 +169,20 @@ describe('console in a browser', { skip }, () => {
       const shown = await text();
       return shown.includes('/v1/key/create/cli-audited') && !shown.includes('/v1/key/describe/cli-audited');
     });
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download NDJSON' }).click();
+    const file = await (await download).path();
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { path: string; status: number });
+    assert.deepEqual(lines.map((l) => [l.path, l.status]), [['/v1/key/create/cli-audited', 200]], 'the filtered events, as NDJSON');
     await page.getByLabel('Path').fill('');
+
+    // Paused, new events are counted, not shown; Resume shows them.
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await kesCli(['key', 'rm', 'cli-audited'], env);
+    await until('the held-back event', async () => /1 new event/.test(await text()));
+    assert.ok(!(await text()).includes('/v1/key/delete/cli-audited'));
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await until('the resumed event', async () => (await text()).includes('/v1/key/delete/cli-audited'));
     await shot('audit');
   });
 
