@@ -72,9 +72,9 @@ export function addSnapshot(a: MetricsSnapshot, b: MetricsSnapshot): MetricsSnap
   a.logAuditEvents += b.logAuditEvents;
   a.keyRotations += b.keyRotations;
   a.keyRotationFailures += b.keyRotationFailures;
-  a.cacheHits += b.cacheHits ?? 0;
-  a.cacheMisses += b.cacheMisses ?? 0;
-  a.cacheEntries += b.cacheEntries ?? 0;
+  a.cacheHits += b.cacheHits;
+  a.cacheMisses += b.cacheMisses;
+  a.cacheEntries += b.cacheEntries;
   return a;
 }
 
