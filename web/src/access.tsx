@@ -9,8 +9,9 @@ import type {
   RuntimeAccess,
   RuntimeRules,
 } from '../../src/console/api-types.js';
+import { runAction } from './action.js';
 import { del, errorMessage, get, isSessionGone, put, seg } from './api.js';
-import { Alert, Ident, StatusLine, TableWrap, Time, yesNo } from './ui.js';
+import { Alert, Fact, Field, Ident, StatusLine, TableHead, TableWrap, TextField, Time, yesNo } from './ui.js';
 
 export function AccessPage() {
   const [overview, setOverview] = useState<AccessOverview | null>(null);
@@ -49,36 +50,24 @@ export function AccessPage() {
             <section class="card" aria-labelledby="access-you">
               <h2 id="access-you">You</h2>
               <dl class="facts stacked">
-                <div>
-                  <dt>Identity</dt>
-                  <dd>
-                    <code class="break">{overview.self.identity || '—'}</code>
-                  </dd>
-                </div>
-                <div>
-                  <dt>Access</dt>
-                  <dd>
-                    {overview.self.isAdmin
-                      ? 'Admin: may do everything'
-                      : overview.self.policy
-                        ? `Policy ${overview.self.policy}`
-                        : 'No policy'}
-                  </dd>
-                </div>
+                <Fact label="Identity">
+                  <code class="break">{overview.self.identity || '—'}</code>
+                </Fact>
+                <Fact label="Access">
+                  {overview.self.isAdmin
+                    ? 'Admin: may do everything'
+                    : overview.self.policy
+                      ? `Policy ${overview.self.policy}`
+                      : 'No policy'}
+                </Fact>
                 {!overview.self.isAdmin && (
                   <>
-                    <div>
-                      <dt>Allowed</dt>
-                      <dd>
-                        <PatternList items={overview.self.allow} />
-                      </dd>
-                    </div>
-                    <div>
-                      <dt>Denied</dt>
-                      <dd>
-                        <PatternList items={overview.self.deny} />
-                      </dd>
-                    </div>
+                    <Fact label="Allowed">
+                      <PatternList items={overview.self.allow} />
+                    </Fact>
+                    <Fact label="Denied">
+                      <PatternList items={overview.self.deny} />
+                    </Fact>
                   </>
                 )}
               </dl>
@@ -95,34 +84,25 @@ export function AccessPage() {
                     {p.name}
                   </h3>
                   <dl class="facts stacked">
-                    <div>
-                      <dt>Allow</dt>
-                      <dd>
-                        <PatternList items={p.allow} />
-                      </dd>
-                    </div>
-                    <div>
-                      <dt>Deny</dt>
-                      <dd>
-                        <PatternList items={p.deny} />
-                      </dd>
-                    </div>
-                    <div>
-                      <dt>Identities</dt>
-                      <dd>
-                        {p.identities.length === 0 ? (
-                          <span class="muted">none</span>
-                        ) : (
-                          <ul class="plain">
-                            {p.identities.map((id) => (
-                              <li key={id}>
-                                <Ident id={id} />
-                              </li>
-                            ))}
-                          </ul>
-                        )}
-                      </dd>
-                    </div>
+                    <Fact label="Allow">
+                      <PatternList items={p.allow} />
+                    </Fact>
+                    <Fact label="Deny">
+                      <PatternList items={p.deny} />
+                    </Fact>
+                    <Fact label="Identities">
+                      {p.identities.length === 0 ? (
+                        <span class="muted">none</span>
+                      ) : (
+                        <ul class="plain">
+                          {p.identities.map((id) => (
+                            <li key={id}>
+                              <Ident id={id} />
+                            </li>
+                          ))}
+                        </ul>
+                      )}
+                    </Fact>
                   </dl>
                 </article>
               ))}
@@ -136,13 +116,7 @@ export function AccessPage() {
             ) : (
               <TableWrap scrollLabel="Configured identities, scrollable">
                 <table aria-label="Identities">
-                  <thead>
-                    <tr>
-                      <th scope="col">Identity</th>
-                      <th scope="col">Policy</th>
-                      <th scope="col">Admin</th>
-                    </tr>
-                  </thead>
+                  <TableHead columns={['Identity', 'Policy', 'Admin']} />
                   <tbody>
                     {overview.identities.map((i) => (
                       <tr key={i.identity}>
@@ -210,6 +184,30 @@ function RuleList({ rules }: { rules: RuntimeRules }) {
   return <PatternList items={rulesToLines(rules)} />;
 }
 
+interface RulesFieldProps {
+  id: string;
+  label: string;
+  rows: number;
+  value: string;
+  onValue: (value: string) => void;
+}
+
+/** A labelled textarea for `COMMAND=pattern` lines, described by the rules' hint. */
+function RulesField({ id, label, rows, value, onValue }: RulesFieldProps) {
+  return (
+    <Field id={id} label={label}>
+      <textarea
+        id={id}
+        rows={rows}
+        spellcheck={false}
+        aria-describedby="rt-rules-help"
+        value={value}
+        onInput={(e) => onValue(e.currentTarget.value)}
+      />
+    </Field>
+  );
+}
+
 const PRIVILEGES: Exclude<Privilege, ''>[] = ['User', 'Admin', 'SysAdmin'];
 
 function RuntimeSection({ enclaves }: { enclaves: string[] }) {
@@ -274,31 +272,23 @@ function RuntimeSection({ enclaves }: { enclaves: string[] }) {
       setPolicyError(errorMessage(err));
       return;
     }
-    setPolicyBusy(true);
-    try {
+    await runAction({ setError: setPolicyError, setBusy: setPolicyBusy }, async () => {
       await put(`${base}/policies/${seg(name)}`, body);
       setStatus(`Saved policy ${name}`);
       setPolicyName('');
       setAllowText('');
       setDenyText('');
       setReload((n) => n + 1);
-    } catch (err) {
-      if (!isSessionGone(err)) setPolicyError(errorMessage(err));
-    } finally {
-      setPolicyBusy(false);
-    }
+    });
   }
 
   async function deletePolicy(name: string) {
-    setListError('');
     setStatus('');
-    try {
+    await runAction({ setError: setListError }, async () => {
       await del(`${base}/policies/${seg(name)}`, {});
       setStatus(`Deleted policy ${name}`);
       setReload((n) => n + 1);
-    } catch (err) {
-      if (!isSessionGone(err)) setListError(errorMessage(err));
-    }
+    });
   }
 
   async function saveIdentity(e: Event) {
@@ -312,30 +302,22 @@ function RuntimeSection({ enclaves }: { enclaves: string[] }) {
     }
     const body: PutIdentityRequest = { privilege };
     if (idPolicy.trim()) body.policy = idPolicy.trim();
-    setIdentityBusy(true);
-    try {
+    await runAction({ setError: setIdentityError, setBusy: setIdentityBusy }, async () => {
       await put(`${base}/identities/${seg(id)}`, body);
       setStatus(`Saved identity ${id}`);
       setIdentity('');
       setIdPolicy('');
       setReload((n) => n + 1);
-    } catch (err) {
-      if (!isSessionGone(err)) setIdentityError(errorMessage(err));
-    } finally {
-      setIdentityBusy(false);
-    }
+    });
   }
 
   async function deleteIdentity(id: string) {
-    setListError('');
     setStatus('');
-    try {
+    await runAction({ setError: setListError }, async () => {
       await del(`${base}/identities/${seg(id)}`, {});
       setStatus(`Deleted identity ${id}`);
       setReload((n) => n + 1);
-    } catch (err) {
-      if (!isSessionGone(err)) setListError(errorMessage(err));
-    }
+    });
   }
 
   function editPolicy(name: string) {
@@ -351,8 +333,7 @@ function RuntimeSection({ enclaves }: { enclaves: string[] }) {
   return (
     <section aria-labelledby="access-runtime">
       <h2 id="access-runtime">Runtime policies and identities</h2>
-      <div class="field inline">
-        <label for="rt-enclave">Enclave</label>
+      <Field id="rt-enclave" label="Enclave" inline>
         <select id="rt-enclave" value={enclave} onChange={(e) => setEnclave(e.currentTarget.value)}>
           {enclaves.map((en) => (
             <option key={en} value={en}>
@@ -360,7 +341,7 @@ function RuntimeSection({ enclaves }: { enclaves: string[] }) {
             </option>
           ))}
         </select>
-      </div>
+      </Field>
       <StatusLine message={status} />
       <Alert message={loadError} />
       {loading && !access && !loadError && <p class="muted">Loading the enclave's policies and identities…</p>}
@@ -371,17 +352,9 @@ function RuntimeSection({ enclaves }: { enclaves: string[] }) {
           {access.policies.length === 0 ? (
             <p class="muted">No runtime policies in {access.enclave}.</p>
           ) : (
-            <TableWrap>
+            <TableWrap scrollLabel="Runtime policies, scrollable">
               <table aria-label="Runtime policies">
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Allow rules</th>
-                    <th scope="col">Deny rules</th>
-                    <th scope="col">Created</th>
-                    <th scope="col">Actions</th>
-                  </tr>
-                </thead>
+                <TableHead columns={['Name', 'Allow rules', 'Deny rules', 'Created', 'Actions']} />
                 <tbody>
                   {access.policies.map((p) => (
                     <tr key={p.name}>
@@ -423,18 +396,9 @@ function RuntimeSection({ enclaves }: { enclaves: string[] }) {
           {access.identities.length === 0 ? (
             <p class="muted">No runtime identities in {access.enclave}.</p>
           ) : (
-            <TableWrap>
+            <TableWrap scrollLabel="Runtime identities, scrollable">
               <table aria-label="Runtime identities">
-                <thead>
-                  <tr>
-                    <th scope="col">Identity</th>
-                    <th scope="col">Privilege</th>
-                    <th scope="col">Policy</th>
-                    <th scope="col">Service account</th>
-                    <th scope="col">Created</th>
-                    <th scope="col">Actions</th>
-                  </tr>
-                </thead>
+                <TableHead columns={['Identity', 'Privilege', 'Policy', 'Service account', 'Created', 'Actions']} />
                 <tbody>
                   {access.identities.map((i) => (
                     <tr key={i.identity}>
@@ -465,41 +429,12 @@ function RuntimeSection({ enclaves }: { enclaves: string[] }) {
       <div class="grid-2">
         <form class="card" onSubmit={(e) => void savePolicy(e)} noValidate>
           <h3 id="rt-policy-title">Create or replace policy</h3>
-          <div class="field">
-            <label for="rt-policy-name">Policy name</label>
-            <input
-              id="rt-policy-name"
-              value={policyName}
-              autocomplete="off"
-              spellcheck={false}
-              onInput={(e) => setPolicyName(e.currentTarget.value)}
-            />
-          </div>
+          <TextField id="rt-policy-name" label="Policy name" value={policyName} onValue={setPolicyName} />
           <p id="rt-rules-help" class="hint">
             One <code>COMMAND=pattern</code> per line, for example <code>KEY:GENERATE=minio-*</code>.
           </p>
-          <div class="field">
-            <label for="rt-policy-allow">Allow rules</label>
-            <textarea
-              id="rt-policy-allow"
-              rows={4}
-              spellcheck={false}
-              aria-describedby="rt-rules-help"
-              value={allowText}
-              onInput={(e) => setAllowText(e.currentTarget.value)}
-            />
-          </div>
-          <div class="field">
-            <label for="rt-policy-deny">Deny rules</label>
-            <textarea
-              id="rt-policy-deny"
-              rows={3}
-              spellcheck={false}
-              aria-describedby="rt-rules-help"
-              value={denyText}
-              onInput={(e) => setDenyText(e.currentTarget.value)}
-            />
-          </div>
+          <RulesField id="rt-policy-allow" label="Allow rules" rows={4} value={allowText} onValue={setAllowText} />
+          <RulesField id="rt-policy-deny" label="Deny rules" rows={3} value={denyText} onValue={setDenyText} />
           <Alert message={policyError} />
           <div class="actions">
             <button type="submit" disabled={policyBusy}>
@@ -510,22 +445,18 @@ function RuntimeSection({ enclaves }: { enclaves: string[] }) {
 
         <form class="card" onSubmit={(e) => void saveIdentity(e)} noValidate>
           <h3 id="rt-identity-title">Add or replace identity</h3>
-          <div class="field">
-            <label for="rt-identity">Identity</label>
-            <input
-              id="rt-identity"
-              value={identity}
-              autocomplete="off"
-              spellcheck={false}
-              aria-describedby="rt-identity-help"
-              onInput={(e) => setIdentity(e.currentTarget.value)}
-            />
+          <TextField
+            id="rt-identity"
+            label="Identity"
+            value={identity}
+            onValue={setIdentity}
+            describedBy="rt-identity-help"
+          >
             <p id="rt-identity-help" class="hint">
               The <code>h1:</code> form or the hex form of the identity.
             </p>
-          </div>
-          <div class="field">
-            <label for="rt-privilege">Privilege</label>
+          </TextField>
+          <Field id="rt-privilege" label="Privilege">
             <select
               id="rt-privilege"
               value={privilege}
@@ -537,9 +468,8 @@ function RuntimeSection({ enclaves }: { enclaves: string[] }) {
                 </option>
               ))}
             </select>
-          </div>
-          <div class="field">
-            <label for="rt-identity-policy">Policy</label>
+          </Field>
+          <Field id="rt-identity-policy" label="Policy">
             <input
               id="rt-identity-policy"
               list="rt-policy-names"
@@ -557,7 +487,7 @@ function RuntimeSection({ enclaves }: { enclaves: string[] }) {
             <p id="rt-identity-policy-help" class="hint">
               Optional: a runtime policy of this enclave to assign.
             </p>
-          </div>
+          </Field>
           <Alert message={identityError} />
           <div class="actions">
             <button type="submit" disabled={identityBusy}>

@@ -4,7 +4,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { AuditEntry } from '../../src/console/api-types.js';
 import { get, isSessionGone } from './api.js';
 import { plural } from './format.js';
-import { Ident, TableWrap, Time } from './ui.js';
+import { Field, Ident, TableHead, TableWrap, TextField, Time } from './ui.js';
 
 const KEEP = 1000;
 const FLUSH_MS = 100;
@@ -195,28 +195,9 @@ export function AuditPage() {
         </button>
       </div>
       <form class="filters" onSubmit={(e) => e.preventDefault()} aria-label="Filters">
-        <div class="field">
-          <label for="audit-identity">Identity</label>
-          <input
-            id="audit-identity"
-            value={identity}
-            autocomplete="off"
-            spellcheck={false}
-            onInput={(e) => setIdentity(e.currentTarget.value)}
-          />
-        </div>
-        <div class="field">
-          <label for="audit-path">Path</label>
-          <input
-            id="audit-path"
-            value={path}
-            autocomplete="off"
-            spellcheck={false}
-            onInput={(e) => setPath(e.currentTarget.value)}
-          />
-        </div>
-        <div class="field">
-          <label for="audit-status">Status</label>
+        <TextField id="audit-identity" label="Identity" value={identity} onValue={setIdentity} />
+        <TextField id="audit-path" label="Path" value={path} onValue={setPath} />
+        <Field id="audit-status" label="Status">
           <select id="audit-status" value={status} onChange={(e) => setStatus(e.currentTarget.value)}>
             <option value="all">All</option>
             <option value="2xx">2xx</option>
@@ -231,7 +212,7 @@ export function AuditPage() {
               </option>
             ))}
           </select>
-        </div>
+        </Field>
       </form>
       <p class="muted">
         {rows.length === 0
@@ -243,17 +224,7 @@ export function AuditPage() {
       {shown.length > 0 && (
         <TableWrap scrollLabel="Audit entries, scrollable">
           <table aria-label="Audit log" class="audit">
-            <thead>
-              <tr>
-                <th scope="col">Time</th>
-                <th scope="col">Server</th>
-                <th scope="col">Identity</th>
-                <th scope="col">IP</th>
-                <th scope="col">Path</th>
-                <th scope="col">Status</th>
-                <th scope="col">Duration (ms)</th>
-              </tr>
-            </thead>
+            <TableHead columns={['Time', 'Server', 'Identity', 'IP', 'Path', 'Status', 'Duration (ms)']} />
             <tbody>
               {shown.map((r) => (
                 <tr key={r.seq}>

@@ -8,9 +8,10 @@ import type {
   KeyPage,
   RotateKeyResponse,
 } from '../../src/console/api-types.js';
+import { runAction } from './action.js';
 import { del, errorMessage, get, isSessionGone, post, seg } from './api.js';
 import { plural } from './format.js';
-import { Alert, Ident, StatusLine, TableWrap, Time, useFocusOnMount } from './ui.js';
+import { Alert, Fact, Field, Ident, StatusLine, TableHead, TableWrap, TextField, Time, useFocusOnMount } from './ui.js';
 
 const PAGE_SIZE = 50;
 
@@ -123,18 +124,15 @@ function KeyList({ query, setQuery, prefix, setPrefix, starts, setStarts, setSta
   return (
     <section aria-label="Key list">
       <div class="toolbar">
-        <div class="field inline">
-          <label for="key-search">Search keys</label>
-          <input
-            id="key-search"
-            type="search"
-            value={query}
-            placeholder="Name prefix"
-            autocomplete="off"
-            spellcheck={false}
-            onInput={(e) => setQuery(e.currentTarget.value)}
-          />
-        </div>
+        <TextField
+          id="key-search"
+          label="Search keys"
+          type="search"
+          inline
+          value={query}
+          onValue={setQuery}
+          placeholder="Name prefix"
+        />
         {!creating && (
           <button
             type="button"
@@ -171,16 +169,9 @@ function KeyList({ query, setQuery, prefix, setPrefix, starts, setStarts, setSta
       )}
 
       {keys.length > 0 && (
-        <TableWrap>
+        <TableWrap scrollLabel="Keys, scrollable">
           <table aria-label="Keys" aria-busy={loading ? 'true' : undefined}>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Version</th>
-                <th scope="col">Algorithm</th>
-                <th scope="col">Created</th>
-              </tr>
-            </thead>
+            <TableHead columns={['Name', 'Version', 'Algorithm', 'Created']} />
             <tbody>
               {keys.map((k) => (
                 <tr key={k.name}>
@@ -269,15 +260,10 @@ function CreateKeyForm({ onCancel, onCreated }: { onCancel: () => void; onCreate
       body.key = key;
       body.algorithm = algorithm;
     }
-    setBusy(true);
-    try {
+    await runAction({ setError, setBusy, staysBusy: true }, async () => {
       await post<unknown>('/api/keys', body);
       onCreated(keyName);
-    } catch (err) {
-      if (isSessionGone(err)) return;
-      setBusy(false);
-      setError(errorMessage(err));
-    }
+    });
   }
 
   return (
@@ -293,17 +279,7 @@ function CreateKeyForm({ onCancel, onCreated }: { onCancel: () => void; onCreate
         }}
         noValidate
       >
-        <div class="field">
-          <label for="create-key-name">Key name</label>
-          <input
-            id="create-key-name"
-            ref={nameRef}
-            value={name}
-            autocomplete="off"
-            spellcheck={false}
-            onInput={(e) => setName(e.currentTarget.value)}
-          />
-        </div>
+        <TextField id="create-key-name" label="Key name" value={name} onValue={setName} inputRef={nameRef} />
         <div class="field check">
           <input
             id="create-key-import"
@@ -315,19 +291,14 @@ function CreateKeyForm({ onCancel, onCreated }: { onCancel: () => void; onCreate
         </div>
         {importing && (
           <>
-            <div class="field">
-              <label for="create-key-material">Key material (base64, 32 bytes)</label>
-              <input
-                id="create-key-material"
-                type="password"
-                autocomplete="off"
-                spellcheck={false}
-                value={material}
-                onInput={(e) => setMaterial(e.currentTarget.value)}
-              />
-            </div>
-            <div class="field">
-              <label for="create-key-algorithm">Algorithm</label>
+            <TextField
+              id="create-key-material"
+              label="Key material (base64, 32 bytes)"
+              type="password"
+              value={material}
+              onValue={setMaterial}
+            />
+            <Field id="create-key-algorithm" label="Algorithm">
               <select
                 id="create-key-algorithm"
                 value={algorithm}
@@ -336,7 +307,7 @@ function CreateKeyForm({ onCancel, onCreated }: { onCancel: () => void; onCreate
                 <option value="AES256">AES256</option>
                 <option value="ChaCha20">ChaCha20</option>
               </select>
-            </div>
+            </Field>
           </>
         )}
         <Alert message={error} />
@@ -403,32 +374,20 @@ function KeyDetailsView({ name, setStatus, onDeleted }: DetailsProps) {
 
   async function rotate() {
     setConfirming(null);
-    setActionError('');
     setVersionError('');
-    setBusy(true);
-    try {
+    await runAction({ setError: setActionError, setBusy }, async () => {
       const r = await post<RotateKeyResponse>(`/api/keys/${seg(name)}/rotate`, {});
       await reloadThenSay(`Rotated ${name} to version ${r.version}`);
-    } catch (e) {
-      if (!isSessionGone(e)) setActionError(errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   async function retire(version: number) {
     setActionError('');
-    setVersionError('');
-    setBusy(true);
-    try {
+    await runAction({ setError: setVersionError, setBusy }, async () => {
       await del(`/api/keys/${seg(name)}/versions/${version}`, {});
       setConfirming(null);
       await reloadThenSay(`Retired version ${version} of ${name}`);
-    } catch (e) {
-      if (!isSessionGone(e)) setVersionError(errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   const versions = details?.versions ?? [];
@@ -448,26 +407,14 @@ function KeyDetailsView({ name, setStatus, onDeleted }: DetailsProps) {
       {details && (
         <>
           <dl class="facts">
-            <div>
-              <dt>Latest version</dt>
-              <dd>{details.version}</dd>
-            </div>
-            <div>
-              <dt>Algorithm</dt>
-              <dd>{details.algorithm}</dd>
-            </div>
-            <div>
-              <dt>Created at</dt>
-              <dd>
-                <Time value={details.createdAt} />
-              </dd>
-            </div>
-            <div>
-              <dt>Created by</dt>
-              <dd>
-                <Ident id={details.createdBy} />
-              </dd>
-            </div>
+            <Fact label="Latest version">{details.version}</Fact>
+            <Fact label="Algorithm">{details.algorithm}</Fact>
+            <Fact label="Created at">
+              <Time value={details.createdAt} />
+            </Fact>
+            <Fact label="Created by">
+              <Ident id={details.createdBy} />
+            </Fact>
           </dl>
 
           <div class="actions">
@@ -500,17 +447,9 @@ function KeyDetailsView({ name, setStatus, onDeleted }: DetailsProps) {
           )}
 
           <h3>Versions</h3>
-          <TableWrap>
+          <TableWrap scrollLabel="Versions, scrollable">
             <table aria-label="Versions">
-              <thead>
-                <tr>
-                  <th scope="col">Version</th>
-                  <th scope="col">Algorithm</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Created by</th>
-                  <th scope="col">Actions</th>
-                </tr>
-              </thead>
+              <TableHead columns={['Version', 'Algorithm', 'Created', 'Created by', 'Actions']} />
               <tbody>
                 {[...versions].reverse().map((v) => (
                   <tr key={v.version}>
@@ -592,17 +531,11 @@ function DeleteKeyForm({ name, onCancel, onDeleted }: { name: string; onCancel: 
   async function submit(e: Event) {
     e.preventDefault();
     if (!matches || busy) return;
-    setBusy(true);
-    setError('');
-    try {
+    await runAction({ setError, setBusy, staysBusy: true }, async () => {
       const body: DeleteKeyRequest = { confirm: typed };
       await del(`/api/keys/${seg(name)}`, body);
       onDeleted();
-    } catch (err) {
-      if (isSessionGone(err)) return;
-      setBusy(false);
-      setError(errorMessage(err));
-    }
+    });
   }
 
   return (
@@ -619,18 +552,14 @@ function DeleteKeyForm({ name, onCancel, onDeleted }: { name: string; onCancel: 
     >
       <h3 id="delete-key-title">Delete key {name}</h3>
       <p id="delete-key-help">Type the key name to delete it and all its versions</p>
-      <div class="field">
-        <label for="delete-key-confirm">{`Type ${name} to confirm`}</label>
-        <input
-          id="delete-key-confirm"
-          ref={ref}
-          value={typed}
-          autocomplete="off"
-          spellcheck={false}
-          aria-describedby="delete-key-help"
-          onInput={(e) => setTyped(e.currentTarget.value)}
-        />
-      </div>
+      <TextField
+        id="delete-key-confirm"
+        label={`Type ${name} to confirm`}
+        value={typed}
+        onValue={setTyped}
+        describedBy="delete-key-help"
+        inputRef={ref}
+      />
       <Alert message={error} />
       <div class="actions">
         <button type="submit" class="danger" disabled={!matches || busy}>

@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import type { SessionInfo } from '../../src/console/api-types.js';
 import { errorMessage, login } from './api.js';
-import { Alert, useFocusOnMount } from './ui.js';
+import { Alert, TextField, useFocusOnMount } from './ui.js';
 
 export function LoginForm({ message, onSession }: { message: string; onSession: (s: SessionInfo) => void }) {
   const [token, setToken] = useState('');
@@ -38,20 +38,16 @@ export function LoginForm({ message, onSession }: { message: string; onSession: 
       <p>
         Use the one-time access token that <code>kes console</code> printed when it started.
       </p>
-      <div class="field">
-        <label for="login-token">Access token</label>
-        <input
-          id="login-token"
-          ref={inputRef}
-          type="password"
-          autocomplete="off"
-          spellcheck={false}
-          value={token}
-          aria-invalid={error ? true : undefined}
-          aria-describedby={error ? 'login-error' : undefined}
-          onInput={(e) => setToken(e.currentTarget.value)}
-        />
-      </div>
+      <TextField
+        id="login-token"
+        label="Access token"
+        type="password"
+        value={token}
+        onValue={setToken}
+        invalid={!!error}
+        describedBy={error ? 'login-error' : undefined}
+        inputRef={inputRef}
+      />
       <div id="login-error">
         <Alert message={error} />
       </div>

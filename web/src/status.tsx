@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ServerStatus, StatusOverview } from '../../src/console/api-types.js';
 import { errorMessage, get, isSessionGone } from './api.js';
 import { humanBytes, humanDuration, isoTime, localTime, num } from './format.js';
-import { Alert } from './ui.js';
+import { Alert, Fact } from './ui.js';
 
 const REFRESH_MS = 5000;
 
@@ -95,42 +95,30 @@ function ServerCard({ s }: { s: ServerStatus }) {
       </div>
       {s.error && <p class="error-text">{s.error}</p>}
       <dl class="facts">
-        {s.version !== undefined && <Fact label="Version" value={s.version} />}
-        {s.uptime !== undefined && <Fact label="Uptime" value={humanDuration(s.uptime)} />}
-        {(s.os || s.arch) && <Fact label="Platform" value={[s.os, s.arch].filter(Boolean).join('/')} />}
+        {s.version !== undefined && <Fact label="Version">{s.version}</Fact>}
+        {s.uptime !== undefined && <Fact label="Uptime">{humanDuration(s.uptime)}</Fact>}
+        {(s.os || s.arch) && <Fact label="Platform">{[s.os, s.arch].filter(Boolean).join('/')}</Fact>}
         {s.keyStore && (
-          <Fact
-            label="Key store"
-            value={`${s.keyStore.state}${s.keyStore.latencyMs !== undefined ? `, ${s.keyStore.latencyMs.toFixed(2)} ms` : ''}`}
-          />
+          <Fact label="Key store">
+            {`${s.keyStore.state}${s.keyStore.latencyMs !== undefined ? `, ${s.keyStore.latencyMs.toFixed(2)} ms` : ''}`}
+          </Fact>
         )}
         {cache && (
           <>
-            <Fact label="Cache entries" value={String(cache.entries)} />
-            <Fact
-              label="Cache hits / misses"
-              value={`${cache.hits} / ${cache.misses}${lookups > 0 ? ` (${num((cache.hits / lookups) * 100, 1)} % hits)` : ''}`}
-            />
+            <Fact label="Cache entries">{String(cache.entries)}</Fact>
+            <Fact label="Cache hits / misses">
+              {`${cache.hits} / ${cache.misses}${lookups > 0 ? ` (${num((cache.hits / lookups) * 100, 1)} % hits)` : ''}`}
+            </Fact>
           </>
         )}
         {s.cpus !== undefined && (
-          <Fact
-            label="CPUs"
-            value={s.usableCpus !== undefined && s.usableCpus !== s.cpus ? `${s.usableCpus} of ${s.cpus} usable` : String(s.cpus)}
-          />
+          <Fact label="CPUs">
+            {s.usableCpus !== undefined && s.usableCpus !== s.cpus ? `${s.usableCpus} of ${s.cpus} usable` : String(s.cpus)}
+          </Fact>
         )}
-        {s.heapBytes !== undefined && <Fact label="Heap" value={humanBytes(s.heapBytes)} />}
-        {s.rttMs !== undefined && <Fact label="Round trip" value={`${s.rttMs.toFixed(2)} ms`} />}
+        {s.heapBytes !== undefined && <Fact label="Heap">{humanBytes(s.heapBytes)}</Fact>}
+        {s.rttMs !== undefined && <Fact label="Round trip">{`${s.rttMs.toFixed(2)} ms`}</Fact>}
       </dl>
     </article>
-  );
-}
-
-function Fact({ label, value }: { label: string; value: string }) {
-  return (
-    <div>
-      <dt>{label}</dt>
-      <dd>{value}</dd>
-    </div>
   );
 }

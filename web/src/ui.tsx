@@ -1,5 +1,5 @@
 // Small shared pieces of the page.
-import type { ComponentChildren } from 'preact';
+import type { ComponentChildren, Ref } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import { isoTime, localDateTime, shortId } from './format.js';
 
@@ -51,19 +51,97 @@ export function useFocusOnMount<T extends HTMLElement>() {
   return ref;
 }
 
-/**
- * A table that scrolls horizontally in a narrow window. A table without links or buttons gets a
- * label and a tab stop (`scrollLabel`) so that the keyboard can scroll it too.
- */
-export function TableWrap({ children, scrollLabel }: { children: ComponentChildren; scrollLabel?: string }) {
-  if (scrollLabel) {
-    return (
-      <div class="table-wrap" role="region" aria-label={scrollLabel} tabIndex={0}>
-        {children}
-      </div>
-    );
-  }
-  return <div class="table-wrap">{children}</div>;
+/** A table that scrolls horizontally in a narrow window, labelled (`scrollLabel`) and a tab stop. */
+export function TableWrap({ children, scrollLabel }: { children: ComponentChildren; scrollLabel: string }) {
+  // A table may scroll sideways in a narrow window: the keyboard must reach the scroll area too.
+  return (
+    <div class="table-wrap" role="region" aria-label={scrollLabel} tabIndex={0}>
+      {children}
+    </div>
+  );
+}
+
+/** A `.field`: a visible label for the control `id`, then that control (and any hint) as children. */
+export function Field({
+  id,
+  label,
+  inline = false,
+  children,
+}: {
+  id: string;
+  label: string;
+  inline?: boolean;
+  children: ComponentChildren;
+}) {
+  return (
+    <div class={inline ? 'field inline' : 'field'}>
+      <label for={id}>{label}</label>
+      {children}
+    </div>
+  );
+}
+
+interface TextFieldProps {
+  id: string;
+  label: string;
+  value: string;
+  onValue: (value: string) => void;
+  type?: 'password' | 'search';
+  inline?: boolean;
+  placeholder?: string;
+  describedBy?: string;
+  invalid?: boolean;
+  inputRef?: Ref<HTMLInputElement>;
+  /** After the input, in the field: a hint. */
+  children?: ComponentChildren;
+}
+
+/** A labelled one-line text input, without autocomplete and spell check, in a `.field`. */
+export function TextField(props: TextFieldProps) {
+  const { id, label, value, onValue, type, inline, placeholder, describedBy, invalid, inputRef, children } = props;
+  return (
+    <Field id={id} label={label} inline={inline}>
+      <input
+        id={id}
+        ref={inputRef}
+        // Preact's types tie each input type to its roles: text, password and search are all text boxes.
+        type={type as 'text' | undefined}
+        placeholder={placeholder}
+        value={value}
+        autocomplete="off"
+        spellcheck={false}
+        aria-invalid={invalid ? true : undefined}
+        aria-describedby={describedBy}
+        onInput={(e) => onValue(e.currentTarget.value)}
+      />
+      {children}
+    </Field>
+  );
+}
+
+/** One fact of a <dl>: its term and its description. */
+export function Fact({ label, children }: { label: string; children: ComponentChildren }) {
+  return (
+    <div>
+      <dt>{label}</dt>
+      <dd>{children}</dd>
+    </div>
+  );
+}
+
+/** A table's header row: a column header per name. */
+export function TableHead({ columns }: { columns: string[] }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((name) => (
+          <th key={name} scope="col">
+            {name}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
 }
 
 /** Yes/No as text. */
