@@ -134,6 +134,17 @@ describe('console in a browser', { skip }, () => {
       const shown = await table();
       return shown.includes('search-a1') && shown.includes('search-a2') && !shown.includes('search-b1') && !shown.includes('browser-key');
     });
+    // 55 keys of a prefix: two pages of 50, and back.
+    await Promise.all(Array.from({ length: 55 }, (_, i) => kes.createKey(`paged-${String(i).padStart(2, '0')}`)));
+    await page.getByLabel('Search keys').fill('paged-');
+    await until('the first page', async () => (await table()).includes('paged-49') && !(await table()).includes('paged-50'));
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await until('the second page', async () => (await table()).includes('paged-50') && (await table()).includes('paged-54') && !(await table()).includes('paged-49'));
+    assert.equal(await page.getByRole('button', { name: 'Next page' }).isDisabled(), true, 'the last page');
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await until('the first page again', async () => (await table()).includes('paged-00'));
+    await Promise.all(Array.from({ length: 55 }, (_, i) => kes.deleteKey(`paged-${String(i).padStart(2, '0')}`)));
+
     await page.getByLabel('Search keys').fill('');
     await until('all keys again', async () => (await table()).includes('search-b1'));
     await shot('keys');
