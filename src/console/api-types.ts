@@ -198,6 +198,15 @@ export interface MetricsFeed {
   servers: { endpoint: string; samples: MetricSample[]; error?: string }[];
 }
 
+/**
+ * An event `problem` of GET /api/audit: a server's audit stream is refused or broken (message),
+ * or works again (message ''). Sent at once for the servers broken when the page connects.
+ */
+export interface AuditProblem {
+  server: string;
+  message: string;
+}
+
 /** An event of GET /api/audit (Server-Sent Events, event name `audit`, data: JSON). */
 export interface AuditEntry {
   server: string;

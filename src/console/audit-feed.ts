@@ -5,13 +5,16 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditEvent } from '../client/types.js';
-import type { AuditEntry } from './api-types.js';
+import type { AuditEntry, AuditProblem } from './api-types.js';
 import type { Server } from './backend.js';
+import { errorAnswer } from './errors.js';
 
 /** How long to wait before following a broken stream again. */
 const RETRY_MS = 2000;
 
 export type AuditListener = (entry: AuditEntry) => void;
+/** Why a server's stream is broken (message), or that it works again (''). */
+export type ProblemListener = (problem: AuditProblem) => void;
 
 export function auditEntry(server: string, e: AuditEvent): AuditEntry {
   return {
@@ -26,14 +29,21 @@ export function auditEntry(server: string, e: AuditEvent): AuditEntry {
 }
 
 export class AuditFeed {
-  private readonly listeners = new Set<AuditListener>();
+  private readonly listeners = new Set<{ entry: AuditListener; problem: ProblemListener }>();
+  /** The servers whose stream is broken now, and why. */
+  private readonly problems = new Map<string, string>();
   private following: { abort: AbortController; done: Promise<void> } | undefined;
 
   constructor(private readonly servers: readonly Server[]) {}
 
-  /** Calls listener with every audit event from now on; returns the unsubscribe function. */
-  subscribe(listener: AuditListener): () => void {
+  /**
+   * Calls entry with every audit event from now on, and problem when a server's stream breaks
+   * or works again (at once for those broken now); returns the unsubscribe function.
+   */
+  subscribe(entry: AuditListener, problem: ProblemListener = () => undefined): () => void {
+    const listener = { entry, problem };
     this.listeners.add(listener);
+    for (const [server, message] of this.problems) problem({ server, message });
     if (!this.following) {
       const abort = new AbortController();
       this.following = { abort, done: Promise.all(this.servers.map((s) => this.follow(s, abort.signal))).then(() => undefined) };
@@ -42,6 +52,13 @@ export class AuditFeed {
       this.listeners.delete(listener);
       if (this.listeners.size === 0) void this.stop();
     };
+  }
+
+  private report(server: string, message: string): void {
+    if ((this.problems.get(server) ?? '') === message) return;
+    if (message === '') this.problems.delete(server);
+    else this.problems.set(server, message);
+    for (const l of this.listeners) l.problem({ server, message });
   }
 
   private async stop(): Promise<void> {
@@ -55,11 +72,15 @@ export class AuditFeed {
     while (!signal.aborted) {
       try {
         for await (const event of server.client.auditLog({ signal })) {
+          this.report(server.endpoint, '');
           const entry = auditEntry(server.endpoint, event);
-          for (const listener of this.listeners) listener(entry);
+          for (const l of this.listeners) l.entry(entry);
         }
-      } catch {
-        // The stream broke (server restarted, network): follow it again after a pause.
+        if (!signal.aborted) this.report(server.endpoint, 'the server closed the audit stream');
+      } catch (err) {
+        // Refused (the operator may not read the audit log), or broken (a restart, the network):
+        // the page says so, and the stream is followed again after a pause.
+        if (!signal.aborted) this.report(server.endpoint, errorAnswer(err).message);
       }
       await sleep(RETRY_MS, undefined, { signal }).catch(() => undefined);
     }
@@ -67,6 +88,7 @@ export class AuditFeed {
 
   async close(): Promise<void> {
     this.listeners.clear();
+    this.problems.clear();
     await this.stop();
   }
 }

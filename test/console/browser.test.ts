@@ -55,6 +55,7 @@ describe('console in a browser', { skip }, () => {
   let env: Record<string, string>;
   const admin = ApiKey.generate();
   const app = ApiKey.generate();
+  const reader = ApiKey.generate();
   const problems: string[] = [];
 
   const shot = async (name: string, fullPage = false) => page.screenshot({ path: join(shots, `console-${name}.png`), fullPage });
@@ -65,7 +66,10 @@ describe('console in a browser', { skip }, () => {
     mkdirSync(shots, { recursive: true });
     t = await startTestServer((config) => {
       config.admin = admin.identity;
-      config.policies = { minio: { allow: ['/v1/key/generate/minio-*', '/v1/key/decrypt/minio-*'], deny: ['/v1/key/delete/*'], identities: [app.identity] } };
+      config.policies = {
+        minio: { allow: ['/v1/key/generate/minio-*', '/v1/key/decrypt/minio-*'], deny: ['/v1/key/delete/*'], identities: [app.identity] },
+        reader: { allow: ['/v1/identity/self/describe', '/v1/key/list/*'], deny: [], identities: [reader.identity] },
+      };
     });
     const client: ClientOptions = { endpoints: [`https://127.0.0.1:${t.port}`], apiKey: admin, ca: [t.pki.ca.certPem] };
     kes = new KesClient(client);
@@ -265,6 +269,24 @@ describe('console in a browser', { skip }, () => {
     for (const link of ['Keys', 'Access', 'Status', 'Metrics', 'Audit']) assert.equal(await narrow.getByRole('link', { name: link, exact: true }).isVisible(), true, link);
     await narrow.screenshot({ path: join(shots, 'console-narrow.png') });
     await narrow.close();
+  });
+
+  it('tells an operator whose identity may not read the audit log why no events come', async () => {
+    const other = await startConsole(t, { assets: builtAssets(), client: { endpoints: [`https://127.0.0.1:${t.port}`], apiKey: reader, ca: [t.pki.ca.certPem] } });
+    const ctx = await browser.newContext();
+    try {
+      const p = await ctx.newPage();
+      await p.goto(other.url);
+      await p.getByRole('heading', { name: 'Keys', level: 1 }).waitFor();
+      await p.getByRole('link', { name: 'Audit', exact: true }).click();
+      const list = p.getByRole('list', { name: 'Audit streams not followed' });
+      await until('the explanation', async () =>
+        (await list.innerText().catch(() => '')).includes(`No audit events from https://127.0.0.1:${t.port}: not authorized: insufficient permissions`),
+      );
+    } finally {
+      await ctx.close();
+      await other.close();
+    }
   });
 
   it('every page passes axe-core\'s WCAG 2.1 A and AA checks, wide and narrow', async () => {

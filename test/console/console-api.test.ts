@@ -5,10 +5,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { ApiKey } from '../../src/auth/api-key.js';
 import { KesClient } from '../../src/client/client.js';
 import { KmsClient } from '../../src/client/kms-client.js';
 import { CONTENT_SECURITY_POLICY } from '../../src/console/http.js';
-import type { AccessOverview, AuditEntry, KeyDetails, KeyPage, MetricsFeed, RuntimeAccess, StatusOverview } from '../../src/console/api-types.js';
+import type { AccessOverview, AuditEntry, AuditProblem, KeyDetails, KeyPage, MetricsFeed, RuntimeAccess, StatusOverview } from '../../src/console/api-types.js';
 import { adminClientOptions, startConsole, type TestConsole } from '../helpers/console.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
@@ -23,6 +24,31 @@ after(async () => {
   kes.close();
   await t.close();
 });
+
+/** The console's audit stream, read as it comes: its entries and problems. */
+async function openAuditStream(c: TestConsole) {
+  const events: AuditEntry[] = [];
+  const problems: AuditProblem[] = [];
+  let buffer = '';
+  const req = request({ host: '127.0.0.1', port: c.port, path: '/api/audit', headers: { cookie: c.session.cookie! } });
+  const headers = await new Promise<Record<string, unknown>>((resolve) =>
+    req.on('response', (res) => {
+      resolve(res.headers);
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const m = /^event: (\w+)\ndata: (.*)$/.exec(buffer.slice(0, end));
+          buffer = buffer.slice(end + 2);
+          if (m?.[1] === 'audit') events.push(JSON.parse(m[2]!) as AuditEntry);
+          if (m?.[1] === 'problem') problems.push(JSON.parse(m[2]!) as AuditProblem);
+        }
+      });
+    }).end(),
+  );
+  return { headers, events, problems, close: () => req.destroy() };
+}
 
 /** A console for one test, closed after it. */
 async function withConsole(fn: (c: TestConsole) => Promise<void>, o: Parameters<typeof startConsole>[1] = {}): Promise<void> {
@@ -295,36 +321,47 @@ describe('console: access, status, metrics, audit', () => {
       const refused = await c.fetch('GET', '/api/audit');
       assert.equal(refused.status, 401);
       await c.login();
-      const events: AuditEntry[] = [];
-      let buffer = '';
-      const req = request({ host: '127.0.0.1', port: c.port, path: '/api/audit', headers: { cookie: c.session.cookie! } });
-      const answered = new Promise<Record<string, unknown>>((resolve) =>
-        req.on('response', (res) => {
-          resolve(res.headers);
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => {
-            buffer += chunk;
-            for (const m of buffer.matchAll(/event: audit\ndata: (.*)\n\n/g)) events.push(JSON.parse(m[1]!) as AuditEntry);
-            buffer = buffer.replace(/event: audit\ndata: (.*)\n\n/g, '');
-          });
-        }),
-      );
-      req.end();
-      const headers = await answered;
-      assert.match(String(headers['content-type']), /^text\/event-stream/);
-      const deadline = Date.now() + 10_000;
-      let found: AuditEntry | undefined;
-      while (!found && Date.now() < deadline) {
-        await assert.rejects(kes.describeKey('audited-key'));
-        await new Promise((r) => setTimeout(r, 100));
-        found = events.find((e) => e.path === '/v1/key/describe/audited-key');
+      const stream = await openAuditStream(c);
+      try {
+        assert.match(String(stream.headers['content-type']), /^text\/event-stream/);
+        const deadline = Date.now() + 10_000;
+        let found: AuditEntry | undefined;
+        while (!found && Date.now() < deadline) {
+          await assert.rejects(kes.describeKey('audited-key'));
+          await new Promise((r) => setTimeout(r, 100));
+          found = stream.events.find((e) => e.path === '/v1/key/describe/audited-key');
+        }
+        assert.ok(found, `no audit event: ${JSON.stringify(stream.events)}`);
+        assert.equal(found.status, 404);
+        assert.equal(found.identity, t.admin.identity);
+        assert.equal(found.server, `https://127.0.0.1:${t.port}`);
+        assert.deepEqual(stream.problems, []);
+      } finally {
+        stream.close();
       }
-      req.destroy();
-      assert.ok(found, `no audit event: ${JSON.stringify(events)}`);
-      assert.equal(found.status, 404);
-      assert.equal(found.identity, t.admin.identity);
-      assert.equal(found.server, `https://127.0.0.1:${t.port}`);
     }));
+
+  it('tells the page when a server refuses the audit stream to the operator', async () => {
+    const reader = ApiKey.generate();
+    const other = await startTestServer((config) => {
+      config.policies = { reader: { allow: ['/v1/identity/self/describe', '/v1/key/list/*'], deny: [], identities: [reader.identity] } };
+    });
+    const c = await startConsole(other, { client: { endpoints: [`https://127.0.0.1:${other.port}`], apiKey: reader, ca: [other.pki.ca.certPem] } });
+    try {
+      await c.login();
+      const stream = await openAuditStream(c);
+      try {
+        const deadline = Date.now() + 10_000;
+        while (stream.problems.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        assert.deepEqual(stream.problems, [{ server: `https://127.0.0.1:${other.port}`, message: 'not authorized: insufficient permissions' }]);
+      } finally {
+        stream.close();
+      }
+    } finally {
+      await c.close();
+      await other.close();
+    }
+  });
 
   it('serves only the built files by name', () =>
     withConsole(async (c) => {

@@ -1,7 +1,7 @@
 // Audit: the live audit log of the servers (Server-Sent Events), newest first, filterable,
 // pausable, downloadable as NDJSON.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import type { AuditEntry } from '../../src/console/api-types.js';
+import type { AuditEntry, AuditProblem } from '../../src/console/api-types.js';
 import { get, isSessionGone } from './api.js';
 import { plural } from './format.js';
 import { Field, Ident, TableHead, TableWrap, TextField, Time } from './ui.js';
@@ -47,6 +47,8 @@ export function AuditPage() {
   const [pendingCount, setPendingCount] = useState(0);
   const [paused, setPaused] = useState(false);
   const [conn, setConn] = useState<Conn>('connecting');
+  // Servers whose audit stream is refused or broken, and why.
+  const [problems, setProblems] = useState<Record<string, string>>({});
   const [identity, setIdentity] = useState('');
   const [path, setPath] = useState('');
   const [status, setStatus] = useState('all');
@@ -88,11 +90,27 @@ export function AuditPage() {
       flushTimer ??= setTimeout(flush, FLUSH_MS);
     };
 
+    const onProblem = (ev: MessageEvent<string>) => {
+      let p: AuditProblem;
+      try {
+        p = JSON.parse(ev.data) as AuditProblem;
+      } catch {
+        return;
+      }
+      setProblems((old) => {
+        const next = { ...old };
+        if (p.message === '') delete next[p.server];
+        else next[p.server] = p.message;
+        return next;
+      });
+    };
+
     const connect = () => {
       if (!live) return;
       setConn((c) => (c === 'live' ? 'reconnecting' : c));
       es = new EventSource('/api/audit');
       es.addEventListener('audit', onAudit as EventListener);
+      es.addEventListener('problem', onProblem as EventListener);
       es.onopen = () => live && setConn('live');
       es.onerror = () => {
         if (!live || !es) return;
@@ -194,6 +212,15 @@ export function AuditPage() {
           Download NDJSON
         </button>
       </div>
+      {Object.keys(problems).length > 0 && (
+        <ul class="alert stream-problems" aria-label="Audit streams not followed">
+          {Object.entries(problems).map(([server, message]) => (
+            <li key={server}>
+              No audit events from {server}: {message}
+            </li>
+          ))}
+        </ul>
+      )}
       <form class="filters" onSubmit={(e) => e.preventDefault()} aria-label="Filters">
         <TextField id="audit-identity" label="Identity" value={identity} onValue={setIdentity} />
         <TextField id="audit-path" label="Path" value={path} onValue={setPath} />

@@ -12,12 +12,16 @@ export async function metrics(ctx: ApiContext): Promise<MetricsFeed> {
 /** How often an idle event stream sends a comment, so that proxies and browsers keep it open. */
 const HEARTBEAT_MS = 15_000;
 
-/** Audit events as `event: audit` Server-Sent Events, until the page goes away. */
+/** Audit events as `event: audit` Server-Sent Events (and `event: problem`), until the page goes away. */
 export async function audit(ctx: ApiContext): Promise<undefined> {
   const { res, req } = ctx;
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
   res.write(': audit stream\n\n');
-  const unsubscribe = ctx.backend.audit.subscribe((entry) => res.write(`event: audit\ndata: ${JSON.stringify(entry)}\n\n`));
+  const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  const unsubscribe = ctx.backend.audit.subscribe(
+    (entry) => send('audit', entry),
+    (problem) => send('problem', problem),
+  );
   const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
   await new Promise<void>((resolve) => {
     const done = () => resolve();
