@@ -17,6 +17,7 @@ import { KesError } from '../api/errors.js';
 import type { ApiKey } from '../auth/api-key.js';
 import { parseClientApiKey } from '../auth/kms-credentials.js';
 import { isValidName } from '../policy/names.js';
+import { MAX_VERSION } from '../crypto/versioned-ciphertext.js';
 import { readBytes, readText, type RequestOptions, type Transport } from './transport.js';
 import { connect, type ConnectionOptions } from './connect.js';
 import * as parse from './parse.js';
@@ -60,7 +61,6 @@ const unb64 = (s: unknown): Buffer => Buffer.from(typeof s === 'string' ? s : ''
 /** A path argument escaped like Go's url.PathEscape. */
 const arg = (s: string) => encodeURIComponent(s);
 /** Key versions are numbered 1 to 2^32−1 (docs/key-rings.md). */
-const MAX_VERSION = 2 ** 32 - 1;
 const isVersion = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= MAX_VERSION;
 
 export class KesClient {

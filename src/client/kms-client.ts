@@ -62,6 +62,9 @@ export type KmsPrivilege = 'SysAdmin' | 'Admin' | 'User' | '';
 /** The numbers IdentityResponse.privilege carries. */
 export const KMS_PRIVILEGE = { SysAdmin: 1, Admin: 2, User: 3 } as const;
 
+/** The privilege a number of IdentityResponse.privilege names (0: none). */
+export const KMS_PRIVILEGE_NAMES: Readonly<Record<number, KmsPrivilege>> = { 0: '', 1: 'SysAdmin', 2: 'Admin', 3: 'User' };
+
 /** A listing request: names starting with prefix, from continueAt (inclusive), at most limit (0 = the server's default). */
 export interface KmsListOptions extends KmsCallOptions {
   prefix?: string;

@@ -6,6 +6,7 @@
 import type { Command, CommandContext } from '../command.js';
 import { KesError } from '../../api/errors.js';
 import type { KeyAlgorithm, KeyInfo } from '../../client/types.js';
+import { MAX_VERSION } from '../../crypto/versioned-ciphertext.js';
 import { clientFlags } from '../client-env.js';
 import { cliErrorMessage } from '../errors.js';
 import { UsageError, type FlagSpec } from '../flags.js';
@@ -13,7 +14,6 @@ import { formatDate, paint } from '../output.js';
 import { base64Arg, ciphertextArgs, expectArgs, nameArg, printResult, withClient } from './common.js';
 
 /** Key versions are numbered 1 to 2^32−1. */
-const MAX_VERSION = 2 ** 32 - 1;
 const CIPHERS = new Map<string, KeyAlgorithm>([['aes256', 'AES256'], ['chacha20', 'ChaCha20']]);
 
 /**

@@ -4,7 +4,7 @@
  * enclave (MinKMS; docs/minkms.md "Access"), which the console edits.
  */
 import type { AccessOverview, ConfigPolicy, Privilege, RuntimeAccess, RuntimeIdentity, RuntimePolicy } from '../api-types.js';
-import { KMS_PRIVILEGE, type KmsPrivilege } from '../../client/kms-client.js';
+import { KMS_PRIVILEGE_NAMES, type KmsPrivilege } from '../../client/kms-client.js';
 import { isKesError } from '../../api/errors.js';
 import { ConsoleError } from '../errors.js';
 import type { ApiContext } from '../router.js';
@@ -59,8 +59,6 @@ async function listEnclaves(ctx: ApiContext): Promise<string[]> {
   }
 }
 
-const PRIVILEGES: Record<number, Privilege> = { [KMS_PRIVILEGE.SysAdmin]: 'SysAdmin', [KMS_PRIVILEGE.Admin]: 'Admin', [KMS_PRIVILEGE.User]: 'User' };
-
 export async function runtime(ctx: ApiContext): Promise<RuntimeAccess> {
   const enclave = ctx.params.enclave!;
   const kms = ctx.backend.kms(enclave);
@@ -72,7 +70,7 @@ export async function runtime(ctx: ApiContext): Promise<RuntimeAccess> {
     policies,
     identities: identities.map((i): RuntimeIdentity => ({
       identity: i.identity,
-      privilege: PRIVILEGES[i.privilege] ?? '',
+      privilege: KMS_PRIVILEGE_NAMES[i.privilege] ?? '',
       policy: i.policy,
       isServiceAccount: i.isServiceAccount,
       createdAt: i.createdAt?.toJSON() ?? '',
@@ -95,7 +93,7 @@ export async function deletePolicy(ctx: ApiContext): Promise<undefined> {
 /** Creates or replaces an identity, then assigns it its policy when the body names one. */
 export async function putIdentity(ctx: ApiContext): Promise<undefined> {
   const privilege = stringField(ctx.body, 'privilege', true) ?? '';
-  if (!['', 'User', 'Admin', 'SysAdmin'].includes(privilege)) throw new ConsoleError(400, "'privilege' must be User, Admin or SysAdmin");
+  if (!Object.values(KMS_PRIVILEGE_NAMES).includes(privilege as KmsPrivilege)) throw new ConsoleError(400, "'privilege' must be User, Admin or SysAdmin");
   const policy = stringField(ctx.body, 'policy', true) ?? '';
   const kms = ctx.backend.kms(ctx.params.enclave!);
   const identity = ctx.params.identity!;

@@ -1,6 +1,9 @@
 /** The Keys page's API: search and page through keys, create, import, describe, rotate, retire, delete. */
 import type { CreateKeyRequest, KeyDetails, KeyPage, KeySummary, RotateKeyResponse } from '../api-types.js';
 import type { KeyInfo } from '../../client/types.js';
+import { KEY_SIZE } from '../../crypto/secret-key.js';
+import { MAX_VERSION } from '../../crypto/versioned-ciphertext.js';
+import { decodeBase64 } from '../../util/base64.js';
 import { ConsoleError } from '../errors.js';
 import type { ApiContext } from '../router.js';
 import { intParam, stringField } from './input.js';
@@ -23,8 +26,6 @@ export async function list(ctx: ApiContext): Promise<KeyPage> {
   return { keys, continueAt: page.continueAt };
 }
 
-const KEY_SIZE = 32;
-
 export async function create(ctx: ApiContext): Promise<KeyDetails> {
   const name = stringField(ctx.body, 'name');
   const material = stringField(ctx.body, 'key', true);
@@ -33,13 +34,13 @@ export async function create(ctx: ApiContext): Promise<KeyDetails> {
   if (material === undefined) {
     await ctx.backend.kes.createKey(name);
   } else {
-    const bytes = Buffer.from(material.trim(), 'base64');
+    const bytes = decodeBase64(material.trim());
     try {
       // The message never repeats the material.
-      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(material.trim()) || bytes.length !== KEY_SIZE) throw new ConsoleError(400, `the key material must be ${KEY_SIZE} bytes in base64`);
+      if (bytes?.length !== KEY_SIZE) throw new ConsoleError(400, `the key material must be ${KEY_SIZE} bytes in base64`);
       await ctx.backend.kes.importKey(name, bytes, algorithm);
     } finally {
-      bytes.fill(0);
+      bytes?.fill(0);
     }
   }
   return details(await ctx.backend.kes.describeKey(name));
@@ -63,7 +64,7 @@ export async function rotate(ctx: ApiContext): Promise<RotateKeyResponse> {
 
 /** Retires one version: data sealed with it no longer decrypts. */
 export async function retire(ctx: ApiContext): Promise<undefined> {
-  const version = intParam(ctx.params.version!, 'version', 1, 2 ** 32 - 1, 0);
+  const version = intParam(ctx.params.version!, 'version', 1, MAX_VERSION, 0);
   await ctx.backend.kes.deleteKey(ctx.params.name!, { version });
   return undefined;
 }
