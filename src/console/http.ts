@@ -5,6 +5,7 @@
  * cookie, and every state change the session's CSRF token and a same-origin Origin.
  */
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { CSRF_HEADER } from './api-types.js';
 import { ConsoleError, errorAnswer } from './errors.js';
 import { matchRoute, type ApiContext, type ApiRoute } from './router.js';
@@ -49,26 +50,30 @@ export function cookieName(port: number): string {
   return `openkes_console_${port}`;
 }
 
+/** What a request is checked against, known once the server listens. */
+interface Bound {
+  /** host:port spellings this console answers to: its own address, and localhost's. */
+  hosts: Set<string>;
+  cookie: string;
+}
+
 export function createConsoleServer(o: ConsoleServerOptions): HttpServer {
+  let bound: Bound = { hosts: new Set(), cookie: '' };
   const server = createServer((req, res) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
-    handle(o, server, req, res).catch((err: unknown) => sendError(res, err));
+    handle(o, bound, req, res).catch((err: unknown) => sendError(res, err));
+  });
+  server.on('listening', () => {
+    const { address, family, port } = server.address() as AddressInfo;
+    const own = family === 'IPv6' ? `[${address}]:${port}` : `${address}:${port}`;
+    bound = { hosts: new Set([own, `localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]), cookie: cookieName(port) };
   });
   return server;
 }
 
-/** host:port spellings this console answers to: its own address, and localhost's. */
-function allowedHosts(server: HttpServer): Set<string> {
-  const address = server.address();
-  if (address === null || typeof address === 'string') return new Set();
-  const port = address.port;
-  const own = address.family === 'IPv6' ? `[${address.address}]:${port}` : `${address.address}:${port}`;
-  return new Set([own, `localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]);
-}
-
-async function handle(o: ConsoleServerOptions, server: HttpServer, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(o: ConsoleServerOptions, bound: Bound, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const host = req.headers.host ?? '';
-  if (!allowedHosts(server).has(host.toLowerCase())) throw new ConsoleError(421, `this console does not answer for host '${host}'`);
+  if (!bound.hosts.has(host.toLowerCase())) throw new ConsoleError(421, `this console does not answer for host '${host}'`);
   const url = new URL(req.url ?? '/', `http://${host}`);
   const method = req.method ?? 'GET';
   if (!url.pathname.startsWith('/api/')) {
@@ -82,8 +87,7 @@ async function handle(o: ConsoleServerOptions, server: HttpServer, req: Incoming
   const changes = method !== 'GET' && method !== 'HEAD';
   if (changes) checkOrigin(req, host);
 
-  const port = (server.address() as { port: number }).port;
-  const cookie = parseCookies(req.headers.cookie)[cookieName(port)];
+  const cookie = parseCookies(req.headers.cookie)[bound.cookie];
   const session = o.gate.session(cookie);
   if (!route.public) {
     if (!session) throw new ConsoleError(401, 'not signed in');
@@ -99,7 +103,7 @@ async function handle(o: ConsoleServerOptions, server: HttpServer, req: Incoming
     session: session as Session,
     gate: o.gate,
     backend: o.backend,
-    cookie: { name: cookieName(port), value: cookie },
+    cookie: { name: bound.cookie, value: cookie },
   };
   const answer = await route.handler(ctx);
   if (route.stream) return; // the handler answered
