@@ -38,8 +38,11 @@ export interface TestConsole {
   close(): Promise<void>;
 }
 
+/** A test server (in-process, or a cluster in a child process): where it is and its admin. */
+type ServerOf = Pick<TestServer, 'port' | 'admin' | 'pki'>;
+
 /** The operator's connection to a test server: the admin's certificate. */
-export function adminClientOptions(t: TestServer, extraEndpoints: string[] = []): ClientOptions {
+export function adminClientOptions(t: ServerOf, extraEndpoints: string[] = []): ClientOptions {
   return { endpoints: [`https://127.0.0.1:${t.port}`, ...extraEndpoints], cert: t.admin.certPem, key: t.admin.keyPem, ca: [t.pki.ca.certPem], timeoutMs: 10_000 };
 }
 
@@ -58,7 +61,7 @@ function stubAssets(): string {
 }
 
 export async function startConsole(
-  t: TestServer,
+  t: ServerOf,
   o: { gate?: LoginGateOptions; assets?: string; extraEndpoints?: string[]; metricsIntervalMs?: number; client?: ClientOptions } = {},
 ): Promise<TestConsole> {
   const stub = o.assets === undefined ? stubAssets() : undefined;
